@@ -1,0 +1,48 @@
+"""What every check receives: the resolved settings, the run's limits and earlier results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from syntask_doctor.hosts import Host, hosts_for
+from syntask_doctor.model import Result
+from syntask_doctor.routes import ProxyEnvironment, proxy_environment
+from syntask_doctor.settings import Settings
+
+
+@dataclass
+class Context:
+    """Shared, read-mostly state of one run. Checks read it; only the runner writes results."""
+
+    settings: Settings
+    timeout: float
+    """Limit for each network step, in seconds."""
+    deadline: float
+    """``time.monotonic()`` value by which the whole run must end."""
+    offline: bool = False
+    results: dict[str, Result] = field(default_factory=dict)
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.settings.env
+
+    @cached_property
+    def proxies(self) -> ProxyEnvironment:
+        return proxy_environment(self.env)
+
+    @cached_property
+    def hosts(self) -> tuple[Host, ...]:
+        return hosts_for(self.settings)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def step_timeout(self) -> float:
+        """The timeout for the next network step: ``--timeout``, cut by the run deadline."""
+        return max(0.1, min(self.timeout, self.remaining()))
+
+    def result(self, check_id: str) -> Result | None:
+        return self.results.get(check_id)

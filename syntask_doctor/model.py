@@ -1,0 +1,110 @@
+"""The data a run produces: statuses, check results and the finished report."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """Outcome of one check, in increasing order of severity (``skip`` aside)."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function returns; the runner adds identity and timing."""
+
+    status: Status
+    summary: str
+    """One line a user reads first."""
+    details: tuple[str, ...] = ()
+    """Further lines: evidence, values looked at, the reasoning."""
+    remedy: str | None = None
+    """A concrete command or setting that fixes the problem, when one exists."""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """Machine-readable facts for dependents and for the JSON report (JSON types only)."""
+
+
+def passed(summary: str, *details: str, **data: Any) -> Outcome:
+    return Outcome(Status.PASS, summary, tuple(details), None, data)
+
+
+def warned(summary: str, *details: str, remedy: str | None = None, **data: Any) -> Outcome:
+    return Outcome(Status.WARN, summary, tuple(details), remedy, data)
+
+
+def failed(summary: str, *details: str, remedy: str | None = None, **data: Any) -> Outcome:
+    return Outcome(Status.FAIL, summary, tuple(details), remedy, data)
+
+
+def skipped(summary: str, *details: str, **data: Any) -> Outcome:
+    return Outcome(Status.SKIP, summary, tuple(details), None, data)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check's outcome as it appears in the report."""
+
+    check_id: str
+    title: str
+    family: str
+    outcome: Outcome
+    seconds: float
+    """Wall time the check took."""
+
+    @property
+    def status(self) -> Status:
+        return self.outcome.status
+
+
+@dataclass(frozen=True)
+class SettingView:
+    """One resolved client setting, safe to show: secrets are already masked."""
+
+    name: str
+    value: str | None
+    """Display form; ``None`` when unset."""
+    source: str
+    """Where the value came from, in the words of ``syntask config view``."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run found; reporters render it and do nothing else."""
+
+    doctor_version: str
+    generated_at: str
+    """UTC time in ISO 8601."""
+    environment: Mapping[str, str]
+    profile: str
+    settings: tuple[SettingView, ...]
+    results: tuple[Result, ...]
+
+    @property
+    def verdict(self) -> Status:
+        statuses = {r.status for r in self.results}
+        for worst in (Status.FAIL, Status.ERROR, Status.WARN):
+            if worst in statuses:
+                return worst
+        return Status.PASS
+
+    @property
+    def exit_code(self) -> int:
+        """0: no failure (warnings allowed); 1: a failure; 2: an internal error."""
+        statuses = {r.status for r in self.results}
+        if Status.FAIL in statuses:
+            return 1
+        if Status.ERROR in statuses:
+            return 2
+        return 0
+
+    def counts(self) -> dict[str, int]:
+        return {s.value: sum(1 for r in self.results if r.status is s) for s in Status}

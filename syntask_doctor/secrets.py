@@ -1,0 +1,87 @@
+"""Keep secrets out of everything the doctor shows: masking for display and a final scrub."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+KEY_PREFIXES = ("pnu_", "pnb_", "pcu_", "pcu")
+_MASK = "****"
+
+# Shapes that are secrets wherever they appear, whoever put them there.
+_SHAPES = (
+    re.compile(r"\b(pn[ub]_)[A-Za-z0-9]{8,}"),
+    re.compile(r"(?i)\b((?:proxy-)?authorization:\s*\w+\s+)\S+"),
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(@)"),
+)
+
+
+def mask_key(key: str | None) -> str | None:
+    """Show a key as its prefix and last four characters, never more."""
+    if key is None:
+        return None
+    stripped = key.strip()
+    if len(stripped) <= 8:
+        return _MASK if stripped else ""
+    prefix = next((p for p in KEY_PREFIXES if stripped.startswith(p)), "")
+    return f"{prefix}{_MASK}{stripped[-4:]}"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password (and keep the user name) of a URL such as a proxy address."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return mask_urls_in(url)
+    if parts.password is None and "@" not in parts.netloc:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    shown = f"{name}:{_MASK}" if ":" in user else _MASK if not name else name
+    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+
+
+def mask_urls_in(text: str) -> str:
+    """Hide the password of every URL written inside a longer text, such as an error."""
+    return _SHAPES[3].sub(rf"\1{_MASK}\2", text)
+
+
+def secret_values(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> set[str]:
+    """Every secret the environment and settings hold: keys, tokens, proxy passwords."""
+    found: set[str] = set()
+    for name, value in env.items():
+        upper = name.upper()
+        if upper.endswith(("_KEY", "_TOKEN", "_PASSWORD", "_SECRET", "AUTH_STRING")):
+            found.add(value.strip())
+        if upper.endswith("_PROXY"):
+            found.update(_url_secrets(value))
+    for value in extra:
+        if value:
+            found.add(value.strip())
+    return {s for s in found if len(s) >= 4}
+
+
+def _url_secrets(url: str) -> set[str]:
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        password = parts.password
+    except ValueError:
+        return set()
+    return {password} if password else set()
+
+
+class Scrubber:
+    """Replaces known secret values and secret-shaped text in rendered output."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = sorted(set(secrets), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, mask_key(secret) or _MASK)
+        for shape in _SHAPES:
+            text = shape.sub(rf"\1{_MASK}" + (r"\2" if shape.groups > 1 else ""), text)
+        return text
