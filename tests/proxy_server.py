@@ -1,0 +1,136 @@
+"""A real HTTP proxy on loopback for tests: CONNECT tunnels and plain forwarding, with fault modes."""
+
+from __future__ import annotations
+
+import base64
+import select
+import socket
+import socketserver
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ProxyLog:
+    """What the proxy saw: one entry per request head, credentials included (tests read them)."""
+
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+
+class LoopbackProxy:
+    """Modes: ``tunnel``, ``basic`` (407 unless the right Basic credentials come),
+    ``ntlm`` (407 offering only Negotiate and NTLM), ``forbid`` (403), ``bad-gateway`` (502),
+    ``hang`` (accepts, never answers).
+
+    ``hosts`` maps names to (address, port) so that a test can reach a local server under a
+    public name, as a corporate proxy that resolves names itself would.
+    """
+
+    def __init__(self, mode: str = "tunnel", credentials: tuple[str, str] | None = None, hosts: dict[str, tuple[str, int]] | None = None) -> None:
+        self.mode = mode
+        self.credentials = credentials
+        self.hosts = hosts or {}
+        self.log = ProxyLog()
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                proxy._handle(self.request)
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LoopbackProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _target(self, host: str, port: int) -> tuple[str, int]:
+        return self.hosts.get(host, (host, port))
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        raw_head, _, rest = head.partition(b"\r\n\r\n")
+        lines = raw_head.decode("latin-1").split("\r\n")
+        method, target, _version = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        self.log.requests.append((method, target, headers))
+        if self.mode == "hang":
+            threading.Event().wait(30)
+            return
+        refusal = self._refusal(headers)
+        if refusal:
+            conn.sendall(refusal)
+            return
+        if method == "CONNECT":
+            host, _, port = target.rpartition(":")
+            try:
+                upstream = socket.create_connection(self._target(host, int(port)), timeout=5)
+            except OSError:
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                return
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            if rest:
+                upstream.sendall(rest)
+            _pipe(conn, upstream)
+            return
+        self._forward(conn, method, target, lines, rest)
+
+    def _refusal(self, headers: dict[str, str]) -> bytes | None:
+        if self.mode == "forbid":
+            return b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+        if self.mode == "bad-gateway":
+            return b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"
+        if self.mode == "ntlm":
+            return b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n"
+        if self.mode == "basic":
+            user, password = self.credentials or ("", "")
+            expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+            if headers.get("proxy-authorization") != expected:
+                return b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n'
+        return None
+
+    def _forward(self, conn: socket.socket, method: str, target: str, lines: list[str], rest: bytes) -> None:
+        """Plain-HTTP forwarding of an absolute-URI request, as for OCSP over ``HTTP_PROXY``."""
+        without_scheme = target.split("://", 1)[1]
+        authority, _, path = without_scheme.partition("/")
+        host, _, port = authority.partition(":")
+        try:
+            upstream = socket.create_connection(self._target(host, int(port or 80)), timeout=5)
+        except OSError:
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return
+        kept = [line for line in lines[1:] if not line.lower().startswith(("proxy-", "connection"))]
+        head = "\r\n".join([f"{method} /{path} HTTP/1.1", *kept, "Connection: close"]) + "\r\n\r\n"
+        upstream.sendall(head.encode("latin-1") + rest)
+        _pipe(conn, upstream)
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    sockets = [a, b]
+    try:
+        while True:
+            readable, _, _ = select.select(sockets, [], [], 10)
+            if not readable:
+                return
+            for sock in readable:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                (b if sock is a else a).sendall(data)
+    except OSError:
+        return
+    finally:
+        b.close()
