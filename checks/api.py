@@ -29,9 +29,19 @@ def _host_check(settings: Settings, url: str | None) -> tuple[str, ...]:
 @provider
 def api_checks(settings: Settings) -> Iterable[Check]:
     cloud_host = _host_check(settings, settings.cloud_api_url)
-    yield Check("api.reach", "API health endpoint", reach, _host_check(settings, settings.api_url), network=True)
-    yield Check("api.auth", "API key accepted", auth, ("settings.api_key", *cloud_host), network=True)
-    yield Check("api.workspace", "Workspace visible to the key", workspace, ("api.auth",), network=True)
+    yield Check(
+        "api.reach",
+        "API health endpoint",
+        reach,
+        _host_check(settings, settings.api_url),
+        network=True,
+    )
+    yield Check(
+        "api.auth", "API key accepted", auth, ("settings.api_key", *cloud_host), network=True
+    )
+    yield Check(
+        "api.workspace", "Workspace visible to the key", workspace, ("api.auth",), network=True
+    )
 
 
 def _is_cloud(ctx: Context) -> bool:
@@ -43,7 +53,14 @@ def _auth_headers(ctx: Context, url: str, verified: bool) -> tuple[dict[str, str
     key = ctx.settings.api_key
     if not key:
         return {}, None
-    allowed = {h for h in (urls.host_of(ctx.settings.api_url or ""), urls.host_of(ctx.settings.cloud_api_url)) if h}
+    allowed = {
+        h
+        for h in (
+            urls.host_of(ctx.settings.api_url or ""),
+            urls.host_of(ctx.settings.cloud_api_url),
+        )
+        if h
+    }
     refusal = refuse_key(url, allowed, verified)
     if refusal:
         return {}, f"the key was not sent: {refusal}"
@@ -58,7 +75,9 @@ def _html_title(body: bytes) -> str | None:
 def _looks_html(probe: Probe) -> bool:
     answer = probe.answer
     assert answer is not None
-    return answer.content_type in ("text/html", "application/xhtml+xml") or answer.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+    return answer.content_type in ("text/html", "application/xhtml+xml") or answer.body.lstrip()[
+        :15
+    ].lower().startswith((b"<!doctype html", b"<html"))
 
 
 def _json(body: bytes) -> Any:
@@ -78,7 +97,9 @@ def reach(ctx: Context) -> Outcome:
     headers, note = _auth_headers(ctx, url, verified)
     route = ctx.proxies.route(url)
     try:
-        probe = fetch(lambda: clients.workspace_client(ctx.settings, timeout), url, route, timeout, headers)
+        probe = fetch(
+            lambda: clients.workspace_client(ctx.settings, timeout), url, route, timeout, headers
+        )
     except clients.ClientSetupError as exc:
         return failed(f"The workspace client cannot be created: {exc}")
     details = [f"GET {url} ({route.shown})", *([note] if note else [])]
@@ -92,7 +113,9 @@ def reach(ctx: Context) -> Outcome:
         )
     answer = probe.answer
     data.update(status_code=answer.status, content_type=answer.content_type)
-    details.append(f"HTTP {answer.status} {answer.reason}, {answer.content_type or 'no content type'}")
+    details.append(
+        f"HTTP {answer.status} {answer.reason}, {answer.content_type or 'no content type'}"
+    )
     if 300 <= answer.status < 400:
         location = answer.headers.get("location", "(no Location header)")
         data["location"] = location
@@ -112,7 +135,9 @@ def reach(ctx: Context) -> Outcome:
             **data,
         )
     if answer.status in (401, 403):
-        return failed(f"The API refused the request (HTTP {answer.status}): see api.auth", *details, **data)
+        return failed(
+            f"The API refused the request (HTTP {answer.status}): see api.auth", *details, **data
+        )
     if answer.status == 404 and _is_cloud(ctx):
         return failed(
             "HTTP 404: the workspace in SYNTASK_API_URL does not exist or the key is not a member (see api.workspace)",
@@ -127,7 +152,11 @@ def reach(ctx: Context) -> Outcome:
             **data,
         )
     if answer.status == 429:
-        return warned(f"Rate limited (HTTP 429); retry after {answer.headers.get('retry-after', 'a while')} s", *details, **data)
+        return warned(
+            f"Rate limited (HTTP 429); retry after {answer.headers.get('retry-after', 'a while')} s",
+            *details,
+            **data,
+        )
     if answer.status >= 400:
         return failed(f"The API answered HTTP {answer.status} {answer.reason}", *details, **data)
     if answer.content_type != "application/json" or _json(answer.body) is None:
@@ -137,7 +166,11 @@ def reach(ctx: Context) -> Outcome:
             remedy="Check SYNTASK_API_URL and any gateway in the way",
             **data,
         )
-    return passed(f"The API answered its health check (HTTP {answer.status}, {_elapsed(probe)})", *details, **data)
+    return passed(
+        f"The API answered its health check (HTTP {answer.status}, {_elapsed(probe)})",
+        *details,
+        **data,
+    )
 
 
 def _elapsed(probe: Probe) -> str:
@@ -193,11 +226,22 @@ def auth(ctx: Context) -> Outcome:
         )
     if answer.status == 429:
         wait = answer.headers.get("retry-after", "unknown")
-        return warned(f"Rate limited (HTTP 429), retry after {wait} s: the key is not known to be bad", *details, retry_after=wait, **data)
+        return warned(
+            f"Rate limited (HTTP 429), retry after {wait} s: the key is not known to be bad",
+            *details,
+            retry_after=wait,
+            **data,
+        )
     listing = _json(answer.body)
     if answer.status != 200 or not isinstance(listing, list):
-        return failed(f"Unexpected answer from the Cloud API: HTTP {answer.status}, {answer.content_type}", *details, **data)
-    workspaces = [_workspace_entry(item, s.cloud_api_url) for item in listing if isinstance(item, dict)]
+        return failed(
+            f"Unexpected answer from the Cloud API: HTTP {answer.status}, {answer.content_type}",
+            *details,
+            **data,
+        )
+    workspaces = [
+        _workspace_entry(item, s.cloud_api_url) for item in listing if isinstance(item, dict)
+    ]
     data["workspaces"] = workspaces
     return passed(f"Key {shown} accepted; it sees {len(workspaces)} workspace(s)", *details, **data)
 
@@ -219,19 +263,32 @@ def workspace(ctx: Context) -> Outcome:
     if ids is None:
         return skipped("SYNTASK_API_URL names no Cloud workspace")
     earlier = ctx.result("api.auth")
-    visible: list[dict[str, str]] = list(earlier.outcome.data.get("workspaces", [])) if earlier else []
+    visible: list[dict[str, str]] = (
+        list(earlier.outcome.data.get("workspaces", [])) if earlier else []
+    )
     match = next(
-        (w for w in visible if w["account_id"] == ids.account and w["workspace_id"] == ids.workspace), None
+        (
+            w
+            for w in visible
+            if w["account_id"] == ids.account and w["workspace_id"] == ids.workspace
+        ),
+        None,
     )
     if match:
-        return passed(f"Workspace {match['handle']} is visible to the key", f"URL: {match['url']}", handle=match["handle"])
+        return passed(
+            f"Workspace {match['handle']} is visible to the key",
+            f"URL: {match['url']}",
+            handle=match["handle"],
+        )
     lines = [f"  {w['handle']}: {w['url']}" for w in visible]
     return failed(
         f"The key cannot see workspace {ids.workspace} (account {ids.account}): wrong ids, or the key is not a member",
         "workspaces this key can see:" if visible else "this key sees no workspace at all",
         *lines,
-        remedy=(f'`syntask config set SYNTASK_API_URL="{visible[0]["url"]}"`, or ask to be added to the workspace' if visible else "Ask a workspace admin to add this key's user or service account"),
+        remedy=(
+            f'`syntask config set SYNTASK_API_URL="{visible[0]["url"]}"`, or ask to be added to the workspace'
+            if visible
+            else "Ask a workspace admin to add this key's user or service account"
+        ),
         visible=visible,
     )
-
-

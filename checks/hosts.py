@@ -40,7 +40,12 @@ def _runner(host: Host) -> Callable[[Context], Outcome]:
 
 def layers_data(probe: Probe) -> list[dict[str, object]]:
     return [
-        {"name": layer.name, "ok": layer.ok, "seconds": round(layer.seconds, 4), "detail": layer.detail}
+        {
+            "name": layer.name,
+            "ok": layer.ok,
+            "seconds": round(layer.seconds, 4),
+            "detail": layer.detail,
+        }
         for layer in probe.layers
     ]
 
@@ -56,10 +61,18 @@ def check_host(ctx: Context, host: Host) -> Outcome:
     route = ctx.proxies.route(host.url)
     timeout = ctx.step_timeout()
     try:
-        probe = fetch(lambda: clients.workspace_client(ctx.settings, timeout), host.url, route, timeout)
+        probe = fetch(
+            lambda: clients.workspace_client(ctx.settings, timeout), host.url, route, timeout
+        )
     except clients.ClientSetupError as exc:
         return failed(f"The client cannot be created: {exc}", remedy=REMEDIES["client"])
-    data = {"host": host.name, "url": host.url, "route": route.shown, "critical": host.critical, "layers": layers_data(probe)}
+    data = {
+        "host": host.name,
+        "url": host.url,
+        "route": route.shown,
+        "critical": host.critical,
+        "layers": layers_data(probe),
+    }
     lines = [f"route: {route.shown} ({route.reason})", *layers_lines(probe)]
     if probe.answer is not None:
         answer = probe.answer
@@ -78,4 +91,3 @@ def check_host(ctx: Context, host: Host) -> Outcome:
     if host.critical:
         return failed(summary, needed, *lines, remedy=remedy, **data)
     return warned(f"{summary} ({needed})", *lines, remedy=remedy, **data)
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 
-
 from syntask_doctor.context import Context
 from syntask_doctor.model import Outcome, failed, passed, warned
 from syntask_doctor.registry import check
@@ -39,11 +38,20 @@ def proxy_env(ctx: Context) -> Outcome:
                 )
             )
         if problem and scheme is not None and scheme not in ALLOWED_PROXY_SCHEMES:
-            hint = "socks5://" + value.split("://", 1)[1] if scheme.startswith("socks") else "http://" + value.split("://", 1)[1]
+            hint = (
+                "socks5://" + value.split("://", 1)[1]
+                if scheme.startswith("socks")
+                else "http://" + value.split("://", 1)[1]
+            )
             failures.append(
                 (
                     f"{name} uses the scheme {scheme}://, which httpx does not accept: the client fails before any request ({problem})",
-                    f"export {name}={mask_url(hint)!r}" + (f" and {SOCKS_INSTALL}" if hint.startswith("socks") and not _socks_installed() else ""),
+                    f"export {name}={mask_url(hint)!r}"
+                    + (
+                        f" and {SOCKS_INSTALL}"
+                        if hint.startswith("socks") and not _socks_installed()
+                        else ""
+                    ),
                 )
             )
         elif problem and "ImportError" in problem:
@@ -62,41 +70,71 @@ def proxy_env(ctx: Context) -> Outcome:
             )
     cancelled = [v for v in proxies.variables if not v.used and v.note.startswith("cancelled")]
     for var in cancelled:
-        details.append(f"no proxy is used for {var.role}:// URLs because {var.role}_proxy is set but empty")
+        details.append(
+            f"no proxy is used for {var.role}:// URLs because {var.role}_proxy is set but empty"
+        )
     for entry in proxies.no_proxy:
         if entry.problem and entry.pattern is None:
-            failures.append((f"NO_PROXY entry {entry.text!r}: {entry.problem}", "Remove or correct that entry"))
+            failures.append(
+                (f"NO_PROXY entry {entry.text!r}: {entry.problem}", "Remove or correct that entry")
+            )
         elif entry.problem:
             warnings.append(
                 (
                     f"NO_PROXY entry {entry.text!r}: {entry.problem}",
-                    f"Write {entry.suggestion!r} instead" if entry.suggestion else "Name the hosts themselves",
+                    f"Write {entry.suggestion!r} instead"
+                    if entry.suggestion
+                    else "Name the hosts themselves",
                 )
             )
 
     routes = []
     for host in ctx.hosts:
         route = proxies.route(host.url)
-        routes.append({"host": host.name, "url": host.url, "route": route.shown, "variable": route.variable, "reason": route.reason})
+        routes.append(
+            {
+                "host": host.name,
+                "url": host.url,
+                "route": route.shown,
+                "variable": route.variable,
+                "reason": route.reason,
+            }
+        )
         details.append(f"{host.url} -> {route.shown} ({route.reason})")
     data = {
         "routes": routes,
-        "variables": [{"name": v.name, "value": mask_url(v.value), "used": v.used, "note": v.note} for v in proxies.variables],
+        "variables": [
+            {"name": v.name, "value": mask_url(v.value), "used": v.used, "note": v.note}
+            for v in proxies.variables
+        ],
     }
     if failures:
         summary, remedy = failures[0]
-        return failed(summary, *[f for f, _ in failures[1:]], *[w for w, _ in warnings], *details, remedy=remedy, **data)
+        return failed(
+            summary,
+            *[f for f, _ in failures[1:]],
+            *[w for w, _ in warnings],
+            *details,
+            remedy=remedy,
+            **data,
+        )
     if warnings:
         summary, remedy = warnings[0]
         return warned(summary, *[w for w, _ in warnings[1:]], *details, remedy=remedy, **data)
-    used = sorted({r["route"] for r in routes if r["route"] != "direct"})
+    used = sorted({str(r["route"]) for r in routes if r["route"] != "direct"})
     if not used:
-        why = " (" + "; ".join(f"{v.role}_proxy is set but empty, which cancels {v.name}" for v in cancelled) + ")" if cancelled else ""
+        why = (
+            " ("
+            + "; ".join(
+                f"{v.role}_proxy is set but empty, which cancels {v.name}" for v in cancelled
+            )
+            + ")"
+            if cancelled
+            else ""
+        )
         return passed(f"No proxy: every host is reached directly{why}", *details, **data)
     return passed(f"Routes through {', '.join(used)}", *details, **data)
 
 
 def _socks_installed() -> bool:
     return importlib.util.find_spec("socksio") is not None
-
-

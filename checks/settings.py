@@ -28,13 +28,18 @@ def profile(ctx: Context) -> Outcome:
         *(f"  {line}" for line in looked),
     ]
     unknown = _unknown_keys(ctx)
-    details += [f"unknown setting {key} in {where}" + (f": did you mean {hint}?" if hint else "") for key, where, hint in unknown]
+    details += [
+        f"unknown setting {key} in {where}" + (f": did you mean {hint}?" if hint else "")
+        for key, where, hint in unknown
+    ]
     data = {
         "profiles_path": str(s.profiles_path),
         "profile": s.profile,
         "profile_origin": s.profile_origin,
         "profiles": list(s.profile_names),
-        "sources": [{"source": src.label, "path": src.path, "state": src.state} for src in s.sources],
+        "sources": [
+            {"source": src.label, "path": src.path, "state": src.state} for src in s.sources
+        ],
         "unknown_keys": [key for key, _, _ in unknown],
     }
     broken = [src for src in s.sources if src.state == "broken"]
@@ -57,9 +62,16 @@ def profile(ctx: Context) -> Outcome:
     typos = [(key, where, hint) for key, where, hint in unknown if hint]
     if typos:
         key, where, hint = typos[0]
-        return warned(f"{key} in {where} is not a setting the client reads", *details, remedy=f"Rename it to {hint}", **data)
+        return warned(
+            f"{key} in {where} is not a setting the client reads",
+            *details,
+            remedy=f"Rename it to {hint}",
+            **data,
+        )
     summary = f"Active profile {s.profile!r}" + (
-        f" from {s.profiles_path}" if s.sources[-1].state == "read" else "; no profiles file (the client uses its defaults)"
+        f" from {s.profiles_path}"
+        if s.sources[-1].state == "read"
+        else "; no profiles file (the client uses its defaults)"
     )
     return passed(summary, *details, **data)
 
@@ -94,7 +106,10 @@ def api_url(ctx: Context) -> Outcome:
     if url is None:
         return warned(
             "SYNTASK_API_URL is not set: the client will start a throw-away local server and reach no Cloud workspace",
-            "looked in: " + ", ".join(f"{src.label}" + (f" ({src.path})" if src.path else "") for src in s.sources),
+            "looked in: "
+            + ", ".join(
+                f"{src.label}" + (f" ({src.path})" if src.path else "") for src in s.sources
+            ),
             "the API key, if any, is then unused",
             remedy='Set it: `syntask config set SYNTASK_API_URL="https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>"` or run `syntask cloud login`',
             url=None,
@@ -132,11 +147,17 @@ def api_url(ctx: Context) -> Outcome:
                 kind="web-ui",
                 suggested=fixed,
             )
-        return failed("SYNTASK_API_URL points at the web UI host", detail, remedy="Use the API URL: https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>", url=url, kind="web-ui")
+        return failed(
+            "SYNTASK_API_URL points at the web UI host",
+            detail,
+            remedy="Use the API URL: https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>",
+            url=url,
+            kind="web-ui",
+        )
     cloud_host = urls.host_of(cloud_root)
     if host == cloud_host and not urls.is_cloud(url, cloud_root):
         if url.startswith("http://"):
-            https = "https://" + url[len("http://"):]
+            https = "https://" + url[len("http://") :]
             return failed(
                 "SYNTASK_API_URL uses http:// for Syntask Cloud: Cloud needs https, and the key would travel unencrypted",
                 detail,
@@ -147,21 +168,39 @@ def api_url(ctx: Context) -> Outcome:
     path = re.sub(r"/+$", "", re.sub(r"^[a-z]+://[^/]+", "", url))
     if re.search(r"/api/api(/|$)", path):
         fixed = url.replace("/api/api", "/api", 1)
-        return failed("SYNTASK_API_URL has /api twice", detail, remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`', url=url, kind="doubled-api")
+        return failed(
+            "SYNTASK_API_URL has /api twice",
+            detail,
+            remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`',
+            url=url,
+            kind="doubled-api",
+        )
     if not re.search(r"(^|/)api(/|$)", path):
         fixed = url.rstrip("/") + "/api"
         return failed(
             "SYNTASK_API_URL lacks the /api path: every call would miss the API",
             detail,
-            remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`' if host != cloud_host else "Use https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>",
+            remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`'
+            if host != cloud_host
+            else "Use https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>",
             url=url,
             kind="missing-api",
         )
     if urls.is_cloud(url, cloud_root):
         return _cloud_url(url, detail, cloud_root)
     if "/account/" in path or "/workspace/" in path:
-        return failed("SYNTASK_API_URL uses /account/ or /workspace/ (singular); the API uses /accounts/ and /workspaces/", detail, remedy=f'`syntask config set SYNTASK_API_URL="{url.replace("/account/", "/accounts/").replace("/workspace/", "/workspaces/")}"`', url=url, kind="singular")
-    note = "plain http on loopback is fine" if url.startswith("http://") and urls.is_loopback(host) else None
+        return failed(
+            "SYNTASK_API_URL uses /account/ or /workspace/ (singular); the API uses /accounts/ and /workspaces/",
+            detail,
+            remedy=f'`syntask config set SYNTASK_API_URL="{url.replace("/account/", "/accounts/").replace("/workspace/", "/workspaces/")}"`',
+            url=url,
+            kind="singular",
+        )
+    note = (
+        "plain http on loopback is fine"
+        if url.startswith("http://") and urls.is_loopback(host)
+        else None
+    )
     if url.startswith("http://") and not urls.is_loopback(host):
         return warned(
             f"Self-hosted server at {host} over plain http: traffic, including any key, is unencrypted",
@@ -170,14 +209,26 @@ def api_url(ctx: Context) -> Outcome:
             url=url,
             kind="self-hosted",
         )
-    return passed(f"Self-hosted server at {url}", detail, *([note] if note else []), url=url, kind="self-hosted")
+    return passed(
+        f"Self-hosted server at {url}",
+        detail,
+        *([note] if note else []),
+        url=url,
+        kind="self-hosted",
+    )
 
 
 def _cloud_url(url: str, detail: str, cloud_root: str) -> Outcome:
-    rest = url[len(cloud_root.rstrip("/")):]
+    rest = url[len(cloud_root.rstrip("/")) :]
     if re.match(r"^/account/|.*/workspace/", rest):
         fixed = url.replace("/account/", "/accounts/").replace("/workspace/", "/workspaces/")
-        return failed("SYNTASK_API_URL uses /account/ or /workspace/ (singular); the API uses /accounts/ and /workspaces/", detail, remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`', url=url, kind="singular")
+        return failed(
+            "SYNTASK_API_URL uses /account/ or /workspace/ (singular); the API uses /accounts/ and /workspaces/",
+            detail,
+            remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`',
+            url=url,
+            kind="singular",
+        )
     ids = urls.workspace_ids(url)
     if ids is None:
         return failed(
@@ -188,7 +239,11 @@ def _cloud_url(url: str, detail: str, cloud_root: str) -> Outcome:
             url=url,
             kind="cloud-not-workspace",
         )
-    bad = [f"{what} id {value!r}" for what, value in (("account", ids.account), ("workspace", ids.workspace)) if not urls.is_uuid(value)]
+    bad = [
+        f"{what} id {value!r}"
+        for what, value in (("account", ids.account), ("workspace", ids.workspace))
+        if not urls.is_uuid(value)
+    ]
     if bad:
         return failed(
             f"SYNTASK_API_URL holds ids that are not UUIDs: {', '.join(bad)}",
@@ -199,7 +254,13 @@ def _cloud_url(url: str, detail: str, cloud_root: str) -> Outcome:
             kind="cloud-bad-ids",
         )
     if url.endswith("/"):
-        return warned("SYNTASK_API_URL ends with a slash", detail, remedy=f'`syntask config set SYNTASK_API_URL="{url.rstrip("/")}"`', url=url, kind="cloud")
+        return warned(
+            "SYNTASK_API_URL ends with a slash",
+            detail,
+            remedy=f'`syntask config set SYNTASK_API_URL="{url.rstrip("/")}"`',
+            url=url,
+            kind="cloud",
+        )
     return passed(
         "Syntask Cloud workspace URL",
         detail,
@@ -219,20 +280,42 @@ def api_key(ctx: Context) -> Outcome:
     url = s.api_url
     cloud = bool(url) and urls.is_cloud(url or "", s.cloud_api_url)
     origin = _origin(ctx, names.API_KEY)
-    shadowed = [f"it overrides the key in {src}" + (f" ({mask_key(v)})" if v else " (empty)") for src, v in value.shadowed]
-    data = {"present": key is not None, "source": origin, "masked": mask_key(key), "length": len(key) if key else 0}
+    shadowed = [
+        f"it overrides the key in {src}" + (f" ({mask_key(v)})" if v else " (empty)")
+        for src, v in value.shadowed
+    ]
+    data = {
+        "present": key is not None,
+        "source": origin,
+        "masked": mask_key(key),
+        "length": len(key) if key else 0,
+    }
     if key is None:
         if cloud:
-            return failed("No API key is set, and Syntask Cloud needs one", f"SYNTASK_API_URL is a Cloud URL ({url})", remedy="Run `syntask cloud login`, or set SYNTASK_API_KEY to a key made in the web UI", **data)
+            return failed(
+                "No API key is set, and Syntask Cloud needs one",
+                f"SYNTASK_API_URL is a Cloud URL ({url})",
+                remedy="Run `syntask cloud login`, or set SYNTASK_API_KEY to a key made in the web UI",
+                **data,
+            )
         if url is None:
             return skipped("No API key and no API URL: nothing to authenticate against", **data)
         return passed("No API key: a self-hosted server needs none", **data)
     if key == "":
         details = [f"SYNTASK_API_KEY is set to an empty string in {origin}", *shadowed]
         hides = " and hides the key below it" if value.shadowed else ""
-        fix = "`unset SYNTASK_API_KEY`" if origin == "env" else f"remove the empty SYNTASK_API_KEY from {origin}"
+        fix = (
+            "`unset SYNTASK_API_KEY`"
+            if origin == "env"
+            else f"remove the empty SYNTASK_API_KEY from {origin}"
+        )
         if cloud or value.shadowed:
-            return failed(f"SYNTASK_API_KEY is empty{hides}: no Authorization header is sent", *details, remedy=f"{fix.capitalize() if fix[0] != '`' else fix}, or set a valid key", **data)
+            return failed(
+                f"SYNTASK_API_KEY is empty{hides}: no Authorization header is sent",
+                *details,
+                remedy=f"{fix.capitalize() if fix[0] != '`' else fix}, or set a valid key",
+                **data,
+            )
         return warned("SYNTASK_API_KEY is set but empty", *details, remedy=fix, **data)
     masked = mask_key(key) or ""
     where = f"{masked} (from {origin})"
@@ -288,7 +371,7 @@ def _character_problems(key: str) -> list[str]:
     if key != key.lstrip():
         problems.append("whitespace at its start")
     if key != key.rstrip():
-        tail = repr(key[len(key.rstrip()):])
+        tail = repr(key[len(key.rstrip()) :])
         problems.append(f"whitespace at its end ({tail}, as `echo` leaves)")
     inner = key.strip()
     for index, char in enumerate(inner):

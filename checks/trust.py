@@ -29,7 +29,12 @@ def ca_bundle(ctx: Context) -> Outcome:
 
     for source in sources:
         details.append(f"{source.path_name}: {source.kind} {source.location} ({source.reason})")
-        entry: dict[str, object] = {"client": source.path_name, "kind": source.kind, "location": source.location, "chosen_by": source.chosen_by}
+        entry: dict[str, object] = {
+            "client": source.path_name,
+            "kind": source.kind,
+            "location": source.location,
+            "chosen_by": source.chosen_by,
+        }
         if source.kind == "dir":
             problem = trust.inspect_dir(source.location)
             entry["problem"] = problem
@@ -42,7 +47,9 @@ def ca_bundle(ctx: Context) -> Outcome:
                 )
         else:
             state = trust.inspect_file(source.location)
-            entry.update(problem=state.problem, certificates=state.certificates, expired=list(state.expired))
+            entry.update(
+                problem=state.problem, certificates=state.certificates, expired=list(state.expired)
+            )
             variable = source.chosen_by if source.kind == "file" else "certifi"
             if state.problem:
                 failures.append(
@@ -52,14 +59,17 @@ def ca_bundle(ctx: Context) -> Outcome:
                     )
                 )
             else:
-                details.append(f"  {state.certificates} certificates" + (f", {len(state.expired)} expired" if state.expired else ""))
+                details.append(
+                    f"  {state.certificates} certificates"
+                    + (f", {len(state.expired)} expired" if state.expired else "")
+                )
                 for subject in state.expired:
                     details.append(f"  expired: {subject}")
                 if source.kind == "file" and state.public_roots == 0:
                     warnings.append(
                         (
                             f"{variable} holds {state.certificates} certificate(s) and none of the public roots: it replaces them instead of adding to them, so hosts that are not intercepted will fail",
-                            f"Build a bundle of certifi's roots plus your own: `cat \"$(python -m certifi)\" {source.location} > ~/syntask-ca.pem` and point {variable} at it",
+                            f'Build a bundle of certifi\'s roots plus your own: `cat "$(python -m certifi)" {source.location} > ~/syntask-ca.pem` and point {variable} at it',
                         )
                     )
         data["paths"].append(entry)  # type: ignore[attr-defined]
@@ -97,10 +107,21 @@ def ca_bundle(ctx: Context) -> Outcome:
     data["ignored_variables"] = ignored
     if failures:
         summary, remedy = failures[0]
-        return failed(summary, *[f for f, _ in failures[1:]], *[w for w, _ in warnings], *details, remedy=remedy, **data)
+        return failed(
+            summary,
+            *[f for f, _ in failures[1:]],
+            *[w for w, _ in warnings],
+            *details,
+            remedy=remedy,
+            **data,
+        )
     if warnings:
         summary, remedy = warnings[0]
         return warned(summary, *[w for w, _ in warnings[1:]], *details, remedy=remedy, **data)
     same = sources[0].location == sources[1].location
-    summary = f"Both client paths trust {sources[0].location}" if same else "Each client path loads a working CA source"
+    summary = (
+        f"Both client paths trust {sources[0].location}"
+        if same
+        else "Each client path loads a working CA source"
+    )
     return passed(summary, *details, **data)

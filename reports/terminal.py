@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from itertools import groupby
 
@@ -29,8 +30,19 @@ VERDICTS = {
 
 def render(report: Report, *, color: bool = True, verbose: bool = False) -> str:
     width = max(80, min(shutil.get_terminal_size((100, 24)).columns, 140)) if color else 100
-    console = Console(width=width, record=True, force_terminal=color, no_color=not color, file=_Sink(), highlight=False)
-    console.print(Text.assemble((f"syntask-doctor {report.doctor_version}", "bold"), "  ", (report.generated_at, "dim")))
+    console = Console(
+        width=width,
+        record=True,
+        force_terminal=color,
+        no_color=not color,
+        file=io.StringIO(),
+        highlight=False,
+    )
+    console.print(
+        Text.assemble(
+            (f"syntask-doctor {report.doctor_version}", "bold"), "  ", (report.generated_at, "dim")
+        )
+    )
     console.print(_settings_table(report))
     for family, results in groupby(report.results, key=lambda r: r.family):
         console.print()
@@ -48,23 +60,23 @@ def render(report: Report, *, color: bool = True, verbose: bool = False) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-class _Sink:
-    """Rich needs a file to write to; the text is taken from its recording instead."""
-
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return None
-
 
 def _settings_table(report: Report) -> Table:
-    table = Table(title=f"Settings (profile {report.profile!r})", title_justify="left", box=None, pad_edge=False)
+    table = Table(
+        title=f"Settings (profile {report.profile!r})",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
     table.add_column("setting", style="cyan", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_column("from", style="dim")
     for setting in report.settings:
-        table.add_row(setting.name, "(unset)" if setting.value is None else repr(setting.value), setting.source)
+        table.add_row(
+            setting.name,
+            "(unset)" if setting.value is None else repr(setting.value),
+            setting.source,
+        )
     return table
 
 

@@ -10,9 +10,7 @@ from urllib.parse import urlsplit
 
 APP_HOST = "app.syntask.cloud"
 
-_WORKSPACE_PATH = re.compile(
-    r"/accounts/(?P<account>[^/]+)/workspaces/(?P<workspace>[^/]+)/?$"
-)
+_WORKSPACE_PATH = re.compile(r"/accounts/(?P<account>[^/]+)/workspaces/(?P<workspace>[^/]+)/?$")
 _UI_PATH = re.compile(r"/account/(?P<account>[^/]+)/workspace/(?P<workspace>[^/]+)")
 
 

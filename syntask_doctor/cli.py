@@ -61,21 +61,67 @@ def setting_views(settings: Settings) -> tuple[SettingView, ...]:
 
 def _scrubber(settings: Settings) -> Scrubber:
     extra = [v.value for v in settings.values.values() if v.name in names.SECRET_SETTINGS]
-    extra += [value for v in settings.values.values() if v.name in names.SECRET_SETTINGS for _, value in v.shadowed]
+    extra += [
+        value
+        for v in settings.values.values()
+        if v.name in names.SECRET_SETTINGS
+        for _, value in v.shadowed
+    ]
     return Scrubber(secret_values(settings.env, extra))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="rich", show_default=True, help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write the report to FILE instead of stdout.")
-@click.option("--only", multiple=True, metavar="ID", help="Run only these checks (ids, globs such as 'host.*', or families), and what they depend on.")
-@click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (ids, globs or families).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default="rich",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="ID",
+    help="Run only these checks (ids, globs such as 'host.*', or families), and what they depend on.",
+)
+@click.option(
+    "--skip", multiple=True, metavar="ID", help="Do not run these checks (ids, globs or families)."
+)
 @click.option("--list-checks", is_flag=True, help="List the checks that would run, and exit.")
-@click.option("--offline", is_flag=True, help="Make no network connection: settings, URL, key, proxy and CA checks only.")
-@click.option("--timeout", type=click.FloatRange(min=0.1, max=600), default=5.0, show_default=True, help="Seconds allowed for each network step.")
-@click.option("--deadline", type=click.FloatRange(min=0.5, max=3600), default=None, help="Seconds allowed for the whole run  [default: 3 x --timeout].")
-@click.option("--profile", metavar="NAME", help="Use this Syntask profile instead of the active one.")
-@click.option("-v", "--verbose", count=True, help="Show details of passing checks; -vv also logs debug output to stderr.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Make no network connection: settings, URL, key, proxy and CA checks only.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=5.0,
+    show_default=True,
+    help="Seconds allowed for each network step.",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.5, max=3600),
+    default=None,
+    help="Seconds allowed for the whole run  [default: 3 x --timeout].",
+)
+@click.option(
+    "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show details of passing checks; -vv also logs debug output to stderr.",
+)
 @click.version_option(__version__, prog_name="syntask-doctor")
 def main(
     fmt: str,
@@ -103,11 +149,29 @@ def main(
     settings = resolve(profile_flag=profile)
     scrub = _scrubber(settings)
     try:
-        code = _run(settings, scrub, fmt, output, _split(only), _split(skip), list_checks, offline, timeout, deadline or timeout * 3, verbose, started)
+        code = _run(
+            settings,
+            scrub,
+            fmt,
+            output,
+            _split(only),
+            _split(skip),
+            list_checks,
+            offline,
+            timeout,
+            deadline or timeout * 3,
+            verbose,
+            started,
+        )
     except click.UsageError:
         raise
     except Exception:  # noqa: BLE001 - the last line of defence: our bug, reported plainly
-        click.echo(scrub(f"syntask-doctor {__version__} hit an internal error; please report it with this trace:\n{traceback.format_exc()}"), err=True)
+        click.echo(
+            scrub(
+                f"syntask-doctor {__version__} hit an internal error; please report it with this trace:\n{traceback.format_exc()}"
+            ),
+            err=True,
+        )
         code = EXIT_USAGE
     sys.exit(code)
 
@@ -154,5 +218,7 @@ def _run(
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(f"Report written to {output} (verdict: {report.verdict.value})", highlight=False)
+        Console(stderr=True).print(
+            f"Report written to {output} (verdict: {report.verdict.value})", highlight=False
+        )
     return report.exit_code

@@ -11,7 +11,11 @@ def refuse_key(url: str, allowed_hosts: set[str], verified: bool) -> str | None:
     if host is None or host.lower() not in {h.lower() for h in allowed_hosts}:
         return f"{host} is not the configured API host"
     if url.lower().startswith("https://"):
-        return None if verified else "TLS verification is switched off, so the server is not proven to be the API"
+        return (
+            None
+            if verified
+            else "TLS verification is switched off, so the server is not proven to be the API"
+        )
     if url.lower().startswith("http://") and is_loopback(host):
         return None
     return "the URL is not https:// and not on this machine, so the key would travel in clear text"

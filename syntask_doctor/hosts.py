@@ -30,7 +30,11 @@ ALLOW_LIST = (
     ("auth.workos.com", "https", "browser login (`syntask cloud login` through the web browser)"),
     ("api.github.com", "https", "GitHub-based features (GitHub sign-in, code storage on GitHub)"),
     ("github.com", "https", "GitHub-based features (GitHub sign-in, code storage on GitHub)"),
-    ("ocsp.pki.goog", "http", "certificate revocation checks (OCSP) by browsers and strict firewalls"),
+    (
+        "ocsp.pki.goog",
+        "http",
+        "certificate revocation checks (OCSP) by browsers and strict firewalls",
+    ),
 )
 
 

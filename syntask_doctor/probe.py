@@ -94,7 +94,9 @@ class _Recorder:
         now = time.monotonic()
         if phase == "started":
             self.open.setdefault(layer, now)
-        elif layer in self.open and (phase == "failed" or (phase == "complete" and self._closes(name, layer))):
+        elif layer in self.open and (
+            phase == "failed" or (phase == "complete" and self._closes(name, layer))
+        ):
             started = self.open.pop(layer)
             detail = describe(info["exception"]) if phase == "failed" else ""
             self.layers.append(Layer(layer, phase == "complete", now - started, detail))
@@ -141,17 +143,28 @@ def fetch(
     try:
         addresses = resolve(via.host, via.port or (443 if via.scheme == "https" else 80), timeout)
     except concurrent.futures.TimeoutError:
-        layers.append(Layer("dns", False, time.monotonic() - started, f"DNS lookup of {via.host} timed out after {timeout:g} s"))
+        layers.append(
+            Layer(
+                "dns",
+                False,
+                time.monotonic() - started,
+                f"DNS lookup of {via.host} timed out after {timeout:g} s",
+            )
+        )
         return Probe(url, route, tuple(layers), error=layers[-1].detail, exception="TimeoutError")
     except OSError as exc:
         layers.append(Layer("dns", False, time.monotonic() - started, dns_error(exc, via.host)))
-        return Probe(url, route, tuple(layers), error=layers[-1].detail, exception=type(exc).__name__)
+        return Probe(
+            url, route, tuple(layers), error=layers[-1].detail, exception=type(exc).__name__
+        )
     layers.append(Layer("dns", True, time.monotonic() - started, ", ".join(addresses)))
 
     recorder = _Recorder(proxied_tls=via.scheme == "https" and route.proxy is not None)
     try:
         with client_factory() as client:
-            request = client.build_request("GET", url, headers=headers, extensions={"trace": recorder})
+            request = client.build_request(
+                "GET", url, headers=headers, extensions={"trace": recorder}
+            )
             response = client.send(request, stream=True)
             try:
                 body = _read_limited(response)
@@ -165,7 +178,14 @@ def fetch(
             trail[-1] = Layer("proxy", False, trail[-1].seconds, detail)
         elif all(layer.ok for layer in trail):
             trail.append(Layer(_missing_layer(trail, exc), False, 0.0, detail))
-        return Probe(url, route, tuple(trail), error=detail, exception=type(exc).__name__, addresses=addresses)
+        return Probe(
+            url,
+            route,
+            tuple(trail),
+            error=detail,
+            exception=type(exc).__name__,
+            addresses=addresses,
+        )
     answer = Answer(
         response.status_code,
         response.reason_phrase,

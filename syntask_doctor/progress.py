@@ -29,7 +29,10 @@ class Progress:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
     ) -> None:
         if self._spinner is not None:
             self._spinner.stop()
@@ -48,4 +51,6 @@ class Progress:
     def _update(self) -> None:
         if self._spinner is not None:
             names = ", ".join(list(self._running)[:4]) + (" ..." if len(self._running) > 4 else "")
-            self._spinner.update(f"{self._done} done; running {names}" if names else f"{self._done} done")
+            self._spinner.update(
+                f"{self._done} done; running {names}" if names else f"{self._done} done"
+            )

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from syntask_doctor.model import Outcome
 
@@ -56,10 +56,7 @@ class Registry:
         self._providers: list[Provider] = []
 
     def add(self, item: Check | Provider) -> None:
-        if isinstance(item, Check):
-            self._providers.append(lambda _settings, check=item: (check,))
-        else:
-            self._providers.append(item)
+        self._providers.append(_single(item) if isinstance(item, Check) else item)
 
     def checks(self, settings: Settings) -> list[Check]:
         found: dict[str, Check] = {}
@@ -69,6 +66,13 @@ class Registry:
                     raise ValueError(f"two checks share the id {item.id!r}")
                 found[item.id] = item
         return list(found.values())
+
+
+def _single(item: Check) -> Provider:
+    def provide(_settings: Settings) -> tuple[Check]:
+        return (item,)
+
+    return provide
 
 
 REGISTRY = Registry()
@@ -107,7 +111,7 @@ def _plugin(name: str, target: str, loader: Callable[[], object]) -> Check | Pro
     """A plugin's check or provider; one that fails to load becomes a check that reports it."""
     try:
         loaded = loader()
-    except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the run
+    except Exception as exc:
         logger.debug("plugin %s (%s) failed to load", name, target, exc_info=True)
         error = exc
 
@@ -118,7 +122,7 @@ def _plugin(name: str, target: str, loader: Callable[[], object]) -> Check | Pro
     if isinstance(loaded, Check):
         return loaded
     if callable(loaded):
-        return loaded  # type: ignore[return-value]
+        return cast(Provider, loaded)
     message = f"plugin {name!r} ({target}) is neither a Check nor a provider"
 
     def invalid(_ctx: Context) -> Outcome:

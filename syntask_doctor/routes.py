@@ -135,10 +135,19 @@ class ProxyEnvironment:
         for pattern in self.patterns:
             if pattern.matches(target):
                 if pattern.proxy is None:
-                    return Route(url, None, pattern.origin, f"NO_PROXY entry {pattern.origin!r} matches")
-                return Route(url, pattern.proxy, pattern.origin, f"{pattern.origin} applies to {target.scheme}:// URLs")
+                    return Route(
+                        url, None, pattern.origin, f"NO_PROXY entry {pattern.origin!r} matches"
+                    )
+                return Route(
+                    url,
+                    pattern.proxy,
+                    pattern.origin,
+                    f"{pattern.origin} applies to {target.scheme}:// URLs",
+                )
         if self.bypass_all:
-            return Route(url, None, "NO_PROXY", "NO_PROXY contains '*', which turns every proxy off")
+            return Route(
+                url, None, "NO_PROXY", "NO_PROXY contains '*', which turns every proxy off"
+            )
         return Route(url, None, None, f"no proxy variable applies to {target.scheme}:// URLs")
 
 
@@ -175,7 +184,10 @@ def _describe_variables(
         role = name.lower()[:-6]
         winner = effective.get(role)
         if role not in (*SCHEMES, "no"):
-            note, used = "httpx ignores this variable (only http, https, all and no are read)", False
+            note, used = (
+                "httpx ignores this variable (only http, https, all and no are read)",
+                False,
+            )
         elif winner is not None and winner[1] == name:
             note, used = "used", True
         elif winner is not None:
@@ -224,20 +236,29 @@ def _no_proxy_problem(raw: str) -> tuple[str | None, str | None]:
     if raw.startswith("*."):
         return ("httpx does not understand '*.' globs: this entry matches nothing", raw[1:])
     if raw.startswith("*"):
-        return ("httpx does not understand '*' inside a name: this entry matches nothing", raw.lstrip("*"))
+        return (
+            "httpx does not understand '*' inside a name: this entry matches nothing",
+            raw.lstrip("*"),
+        )
     if "/" in raw and "://" not in raw:
-        return ("httpx does not understand CIDR ranges: only the network address itself matches", None)
+        return (
+            "httpx does not understand CIDR ranges: only the network address itself matches",
+            None,
+        )
     host, sep, port = raw.rpartition(":")
     if sep and port.isdigit() and not _is_ip(raw, ipaddress.IPv6Address):
         if port in ("80", "443"):
-            return (f"a default port never matches in httpx: URLs to {host} carry no explicit port", host)
+            return (
+                f"a default port never matches in httpx: URLs to {host} carry no explicit port",
+                host,
+            )
         return (f"matches only URLs that name port {port} explicitly", None)
     return None, None
 
 
 def _is_ip(text: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> bool:
     try:
-        kind(text.split("/")[0])
+        kind(text.split("/", maxsplit=1)[0])
     except ValueError:
         return False
     return True

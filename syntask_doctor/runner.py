@@ -28,9 +28,7 @@ GRACE = 0.5
 
 def matches(check_id: str, patterns: Iterable[str]) -> bool:
     """``--only``/``--skip`` patterns: an exact id, a glob, or a family name."""
-    return any(
-        fnmatch.fnmatchcase(check_id, p) or check_id.startswith(f"{p}.") for p in patterns
-    )
+    return any(fnmatch.fnmatchcase(check_id, p) or check_id.startswith(f"{p}.") for p in patterns)
 
 
 def select(checks: Sequence[Check], only: Sequence[str], skip: Sequence[str]) -> list[Check]:
@@ -47,7 +45,7 @@ def select(checks: Sequence[Check], only: Sequence[str], skip: Sequence[str]) ->
 
 
 def _error(check: Check, summary: str, trace: str | None) -> Outcome:
-    details = (f"syntask-doctor {__version__}, check {check.id}",)
+    details: tuple[str, ...] = (f"syntask-doctor {__version__}, check {check.id}",)
     if trace:
         details += tuple(trace.rstrip().splitlines())
     return Outcome(
@@ -88,7 +86,15 @@ def run(
         return result
 
     def worker(check: Check, started: float) -> None:
-        done.put(Result(check.id, check.title, check.family, _execute(check, ctx), time.monotonic() - started))
+        done.put(
+            Result(
+                check.id,
+                check.title,
+                check.family,
+                _execute(check, ctx),
+                time.monotonic() - started,
+            )
+        )
 
     while pending or running:
         for check in list(pending.values()):
@@ -100,19 +106,35 @@ def run(
             blocker = next((d for d in deps if ctx.results[d].status in _BLOCKING), None)
             if blocker is not None:
                 status = ctx.results[blocker].status.value
-                word = {"fail": "failed", "error": "hit an internal error", "skip": "was skipped"}[status]
-                finish(check, Outcome(Status.SKIP, f"Skipped: it depends on {blocker}, which {word}"), started)
+                word = {"fail": "failed", "error": "hit an internal error", "skip": "was skipped"}[
+                    status
+                ]
+                finish(
+                    check,
+                    Outcome(Status.SKIP, f"Skipped: it depends on {blocker}, which {word}"),
+                    started,
+                )
             elif ctx.offline and check.network:
-                finish(check, Outcome(Status.SKIP, "Skipped: --offline makes no network connection"), started)
+                finish(
+                    check,
+                    Outcome(Status.SKIP, "Skipped: --offline makes no network connection"),
+                    started,
+                )
             else:
                 on_start(check)
                 running[check.id] = (check, started)
-                threading.Thread(target=worker, args=(check, started), daemon=True, name=check.id).start()
+                threading.Thread(
+                    target=worker, args=(check, started), daemon=True, name=check.id
+                ).start()
         if not running:
             if pending:  # a dependency cycle or a missing id: nothing can ever start
                 for check in list(pending.values()):
                     del pending[check.id]
-                    finish(check, _error(check, "Internal error: its dependencies can never finish", None), time.monotonic())
+                    finish(
+                        check,
+                        _error(check, "Internal error: its dependencies can never finish", None),
+                        time.monotonic(),
+                    )
             continue
         try:
             result = done.get(timeout=ctx.remaining() + GRACE)
@@ -122,7 +144,13 @@ def run(
                 finish(check, _error(check, summary, None), started)
             running.clear()
             for check in pending.values():
-                finish(check, Outcome(Status.SKIP, "Skipped: the run deadline was reached before it could start"), time.monotonic())
+                finish(
+                    check,
+                    Outcome(
+                        Status.SKIP, "Skipped: the run deadline was reached before it could start"
+                    ),
+                    time.monotonic(),
+                )
             pending.clear()
             break
         check, started = running.pop(result.check_id)

@@ -57,16 +57,13 @@ def secret_values(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> s
             found.add(value.strip())
         if upper.endswith("_PROXY"):
             found.update(_url_secrets(value))
-    for value in extra:
-        if value:
-            found.add(value.strip())
+    found.update(item.strip() for item in extra if item)
     return {s for s in found if len(s) >= 4}
 
 
 def _url_secrets(url: str) -> set[str]:
     try:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        password = parts.password
+        password = urlsplit(url if "://" in url else f"http://{url}").password
     except ValueError:
         return set()
     return {password} if password else set()

@@ -259,7 +259,9 @@ def resolve(
     if requested not in profiles and requested != DEFAULT_PROFILE:
         missing, name = requested, DEFAULT_PROFILE
     table = profiles.get(name, {})
-    profile_values = {k: _as_text(v) for k, v in table.items()} if isinstance(table, Mapping) else {}
+    profile_values = (
+        {k: _as_text(v) for k, v in table.items()} if isinstance(table, Mapping) else {}
+    )
     profiles_source = Source(
         f"profile {name!r}",
         profiles_source.path,
@@ -323,7 +325,9 @@ def _requested_profile(
     return DEFAULT_PROFILE, "default"
 
 
-def _pick(setting: str, layers: list[tuple[str, Mapping[str, str]]], env: Mapping[str, str]) -> Value:
+def _pick(
+    setting: str, layers: list[tuple[str, Mapping[str, str]]], env: Mapping[str, str]
+) -> Value:
     found = [(label, layer[setting]) for label, layer in layers if setting in layer]
     if found:
         (source, value), *rest = found

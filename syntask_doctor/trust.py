@@ -18,8 +18,8 @@ from pathlib import Path
 
 import certifi
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes
+from cryptography.utils import CryptographyDeprecationWarning
 
 from syntask_doctor import settings as names
 from syntask_doctor.settings import Settings, parse_bool
@@ -76,12 +76,24 @@ def workspace_source(settings: Settings) -> CaSource:
 
 def login_source(env: Mapping[str, str]) -> CaSource:
     if env.get("SSL_CERT_FILE"):
-        return CaSource(LOGIN, "file", env["SSL_CERT_FILE"], "SSL_CERT_FILE", "SSL_CERT_FILE is set")
+        return CaSource(
+            LOGIN, "file", env["SSL_CERT_FILE"], "SSL_CERT_FILE", "SSL_CERT_FILE is set"
+        )
     if env.get("SSL_CERT_DIR"):
         return CaSource(
-            LOGIN, "dir", env["SSL_CERT_DIR"], "SSL_CERT_DIR", "SSL_CERT_DIR is set and SSL_CERT_FILE is not"
+            LOGIN,
+            "dir",
+            env["SSL_CERT_DIR"],
+            "SSL_CERT_DIR",
+            "SSL_CERT_DIR is set and SSL_CERT_FILE is not",
         )
-    return CaSource(LOGIN, "certifi", certifi.where(), "default", "neither SSL_CERT_FILE nor SSL_CERT_DIR is set")
+    return CaSource(
+        LOGIN,
+        "certifi",
+        certifi.where(),
+        "default",
+        "neither SSL_CERT_FILE nor SSL_CERT_DIR is set",
+    )
 
 
 def verification_disabled(settings: Settings) -> bool:

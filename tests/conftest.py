@@ -15,6 +15,7 @@ import certifi
 import pytest
 import trustme
 from click.testing import CliRunner
+from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
 
 from syntask_doctor import registry, runner
@@ -23,8 +24,6 @@ from syntask_doctor.context import Context
 from syntask_doctor.model import Result
 from syntask_doctor.settings import resolve
 
-from proxy_server import LoopbackProxy
-
 ACCOUNT = "0f3c1a2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
 WORKSPACE = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
 KEY = "pnu_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -32,8 +31,15 @@ SA_KEY = "pnb_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
 
 _SCRUB_PREFIXES = ("SYNTASK_",)
 _SCRUB_NAMES = {
-    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
-    "GIT_SSL_CAINFO", "PIP_CERT", "AWS_CA_BUNDLE", "REQUEST_METHOD",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "GIT_SSL_CAINFO",
+    "PIP_CERT",
+    "AWS_CA_BUNDLE",
+    "REQUEST_METHOD",
 }
 
 
@@ -41,7 +47,11 @@ _SCRUB_NAMES = {
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Every test starts with no Syntask, proxy or CA variable, an empty home and working dir."""
     for name in list(os.environ):
-        if name.startswith(_SCRUB_PREFIXES) or name.upper() in _SCRUB_NAMES or name.lower().endswith("_proxy"):
+        if (
+            name.startswith(_SCRUB_PREFIXES)
+            or name.upper() in _SCRUB_NAMES
+            or name.lower().endswith("_proxy")
+        ):
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()
@@ -99,17 +109,32 @@ class FakeCloud:
     """The Cloud API root, to use as SYNTASK_CLOUD_API_URL."""
     workspace_url: str
 
-    def workspaces(self, *items: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> None:
+    def workspaces(
+        self, *items: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
         self.server.expect_request("/api/me/workspaces").respond_with_data(
             json.dumps(list(items)), status=status, headers=headers, content_type="application/json"
         )
 
-    def health(self, status: int = 200, body: str = "true", content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+    def health(
+        self,
+        status: int = 200,
+        body: str = "true",
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         path = self.workspace_url.split("127.0.0.1", 1)[1].split("/", 1)[1]
-        self.server.expect_request(f"/{path}/health").respond_with_data(body, status=status, content_type=content_type, headers=headers)
+        self.server.expect_request(f"/{path}/health").respond_with_data(
+            body, status=status, content_type=content_type, headers=headers
+        )
 
 
-def workspace_item(account: str = ACCOUNT, workspace: str = WORKSPACE, account_handle: str = "acme", workspace_handle: str = "prod") -> dict[str, Any]:
+def workspace_item(
+    account: str = ACCOUNT,
+    workspace: str = WORKSPACE,
+    account_handle: str = "acme",
+    workspace_handle: str = "prod",
+) -> dict[str, Any]:
     return {
         "account_id": account,
         "account_name": account_handle.title(),
@@ -122,7 +147,9 @@ def workspace_item(account: str = ACCOUNT, workspace: str = WORKSPACE, account_h
 
 
 @pytest.fixture
-def fake_cloud(tls_server: HTTPServer, monkeypatch: pytest.MonkeyPatch, ca_bundle: Path) -> FakeCloud:
+def fake_cloud(
+    tls_server: HTTPServer, monkeypatch: pytest.MonkeyPatch, ca_bundle: Path
+) -> FakeCloud:
     """Points the client's Cloud settings, URL, key and CA at a local fake Cloud."""
     root = f"https://127.0.0.1:{tls_server.port}/api"
     workspace_url = f"{root}/accounts/{ACCOUNT}/workspaces/{WORKSPACE}"
@@ -139,7 +166,9 @@ def proxy() -> Iterator[LoopbackProxy]:
         yield server
 
 
-def run_checks(*only: str, timeout: float = 3.0, deadline: float = 20.0, profile: str | None = None) -> dict[str, Result]:
+def run_checks(
+    *only: str, timeout: float = 3.0, deadline: float = 20.0, profile: str | None = None
+) -> dict[str, Result]:
     """Run the chosen checks (and what they depend on) in-process; results by id."""
     import time
 

@@ -26,7 +26,12 @@ class LoopbackProxy:
     public name, as a corporate proxy that resolves names itself would.
     """
 
-    def __init__(self, mode: str = "tunnel", credentials: tuple[str, str] | None = None, hosts: dict[str, tuple[str, int]] | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "tunnel",
+        credentials: tuple[str, str] | None = None,
+        hosts: dict[str, tuple[str, int]] | None = None,
+    ) -> None:
         self.mode = mode
         self.credentials = credentials
         self.hosts = hosts or {}
@@ -65,7 +70,9 @@ class LoopbackProxy:
         raw_head, _, rest = head.partition(b"\r\n\r\n")
         lines = raw_head.decode("latin-1").split("\r\n")
         method, target, _version = lines[0].split(" ", 2)
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
+        }
         self.log.requests.append((method, target, headers))
         if self.mode == "hang":
             threading.Event().wait(30)
@@ -102,7 +109,9 @@ class LoopbackProxy:
                 return b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n'
         return None
 
-    def _forward(self, conn: socket.socket, method: str, target: str, lines: list[str], rest: bytes) -> None:
+    def _forward(
+        self, conn: socket.socket, method: str, target: str, lines: list[str], rest: bytes
+    ) -> None:
         """Plain-HTTP forwarding of an absolute-URI request, as for OCSP over ``HTTP_PROXY``."""
         without_scheme = target.split("://", 1)[1]
         authority, _, path = without_scheme.partition("/")

@@ -12,7 +12,16 @@ def test_fake_cloud_passes_settings_ca_host_and_api_checks(fake_cloud: FakeCloud
     document = run.json()
     statuses = {r["id"]: r["status"] for r in document["results"]}
     assert statuses["host.127.0.0.1"] == "pass"
-    for check_id in ("settings.profile", "settings.api_url", "settings.api_key", "proxy.env", "tls.ca_bundle", "api.reach", "api.auth", "api.workspace"):
+    for check_id in (
+        "settings.profile",
+        "settings.api_url",
+        "settings.api_key",
+        "proxy.env",
+        "tls.ca_bundle",
+        "api.reach",
+        "api.auth",
+        "api.workspace",
+    ):
         assert statuses[check_id] == "pass", (check_id, document["results"])
     assert run.exit_code == 0
     assert KEY not in run.stdout + run.stderr
