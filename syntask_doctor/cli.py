@@ -9,7 +9,7 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -27,13 +27,31 @@ from syntask_doctor.settings import Settings, resolve
 logger = logging.getLogger("syntask_doctor")
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+DEADLINE_FACTOR = 3
+"""Without ``--deadline``, the run may take this many ``--timeout``s."""
 
 
-def _split(values: Sequence[str]) -> list[str]:
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line asked for."""
+
+    fmt: str
+    output: Path | None
+    only: list[str]
+    skip: list[str]
+    list_checks: bool
+    offline: bool
+    timeout: float
+    deadline: float
+    verbose: int
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _versions() -> dict[str, str]:
+def environment() -> dict[str, str]:
+    """Versions support asks for first."""
     found = {
         "os": platform.platform(),
         "python": platform.python_version(),
@@ -59,15 +77,14 @@ def setting_views(settings: Settings) -> tuple[SettingView, ...]:
     return tuple(views)
 
 
-def _scrubber(settings: Settings) -> Scrubber:
-    extra = [v.value for v in settings.values.values() if v.name in names.SECRET_SETTINGS]
-    extra += [
-        value
-        for v in settings.values.values()
-        if v.name in names.SECRET_SETTINGS
-        for _, value in v.shadowed
-    ]
-    return Scrubber(secret_values(settings.env, extra))
+def scrubber(settings: Settings) -> Scrubber:
+    """The final scrub: every secret value the environment and the setting sources hold."""
+    secrets: list[str | None] = []
+    for value in settings.values.values():
+        if value.name in names.SECRET_SETTINGS:
+            secrets.append(value.value)
+            secrets.extend(shadowed for _, shadowed in value.shadowed)
+    return Scrubber(secret_values(settings.env, secrets))
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -75,25 +92,23 @@ def _scrubber(settings: Settings) -> Scrubber:
     "--format",
     "fmt",
     type=click.Choice(list(FORMATS)),
-    default="rich",
+    default=next(iter(FORMATS)),
     show_default=True,
     help="Report format.",
 )
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to FILE instead of stdout.",
 )
 @click.option(
     "--only",
     multiple=True,
     metavar="ID",
-    help="Run only these checks (ids, globs such as 'host.*', or families), and what they depend on.",
+    help="Run only these checks (ids, globs such as 'host.*', or families) and what they need.",
 )
-@click.option(
-    "--skip", multiple=True, metavar="ID", help="Do not run these checks (ids, globs or families)."
-)
+@click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks.")
 @click.option("--list-checks", is_flag=True, help="List the checks that would run, and exit.")
 @click.option(
     "--offline",
@@ -110,8 +125,7 @@ def _scrubber(settings: Settings) -> Scrubber:
 @click.option(
     "--deadline",
     type=click.FloatRange(min=0.5, max=3600),
-    default=None,
-    help="Seconds allowed for the whole run  [default: 3 x --timeout].",
+    help=f"Seconds allowed for the whole run  [default: {DEADLINE_FACTOR} x --timeout]",
 )
 @click.option(
     "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."
@@ -120,10 +134,11 @@ def _scrubber(settings: Settings) -> Scrubber:
     "-v",
     "--verbose",
     count=True,
-    help="Show details of passing checks; -vv also logs debug output to stderr.",
+    help="Show details of passing checks too; -vv also logs debug output to stderr.",
 )
-@click.version_option(__version__, prog_name="syntask-doctor")
+@click.version_option(__version__, "--version", prog_name="syntask-doctor")
 def main(
+    *,
     fmt: str,
     output: Path | None,
     only: tuple[str, ...],
@@ -137,38 +152,37 @@ def main(
 ) -> None:
     """Find out why the Syntask client cannot reach its API, and how to fix it.
 
-    Checks the settings, API URL and key, proxies, trusted CAs, every host the firewall
-    must allow, and the API itself, the way the Syntask client does.
+    Checks the settings, API URL and key, proxies, trusted CAs, every host the firewall must
+    allow, and the API itself, the way the Syntask client does.
 
-    Exit codes: 0 no failure (warnings allowed), 1 at least one failure,
-    2 usage or internal error.
+    Exit codes: 0 no failure (warnings allowed), 1 at least one failure, 2 usage or internal
+    error.
     """
+    started = time.monotonic()
     logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     logger.setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
-    started = time.monotonic()
+    options = RunOptions(
+        fmt,
+        output,
+        _split(only),
+        _split(skip),
+        list_checks,
+        offline,
+        timeout,
+        deadline or timeout * DEADLINE_FACTOR,
+        verbose,
+    )
     settings = resolve(profile_flag=profile)
-    scrub = _scrubber(settings)
+    scrub = scrubber(settings)
     try:
-        code = _run(
-            settings,
-            scrub,
-            fmt,
-            output,
-            _split(only),
-            _split(skip),
-            list_checks,
-            offline,
-            timeout,
-            deadline or timeout * 3,
-            verbose,
-            started,
-        )
+        code = _run(settings, scrub, options, started)
     except click.UsageError:
         raise
     except Exception:  # noqa: BLE001 - the last line of defence: our bug, reported plainly
+        trace = traceback.format_exc()
         click.echo(
             scrub(
-                f"syntask-doctor {__version__} hit an internal error; please report it with this trace:\n{traceback.format_exc()}"
+                f"syntask-doctor {__version__} hit an internal error; please report it:\n{trace}"
             ),
             err=True,
         )
@@ -176,49 +190,41 @@ def main(
     sys.exit(code)
 
 
-def _run(
-    settings: Settings,
-    scrub: Scrubber,
-    fmt: str,
-    output: Path | None,
-    only: list[str],
-    skip: list[str],
-    list_checks: bool,
-    offline: bool,
-    timeout: float,
-    deadline: float,
-    verbose: int,
-    started: float,
-) -> int:
+def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: float) -> int:
     checks = registry.load().checks(settings)
     ids = [c.id for c in checks]
-    for pattern in only + skip:
+    for pattern in options.only + options.skip:
         if not any(runner.matches(i, [pattern]) for i in ids):
             raise click.UsageError(f"no check matches {pattern!r}; see --list-checks")
-    selected = runner.select(checks, only, skip)
-    if list_checks:
+    selected = runner.select(checks, options.only, options.skip)
+    if options.list_checks:
         for item in selected:
             after = f"  (after {', '.join(item.depends_on)})" if item.depends_on else ""
             click.echo(f"{item.id:<28} {item.title}{after}")
         return EXIT_OK
-    ctx = Context(settings, timeout=timeout, deadline=started + deadline, offline=offline)
+    ctx = Context(
+        settings,
+        timeout=options.timeout,
+        deadline=started + options.deadline,
+        offline=options.offline,
+    )
     with Progress(enabled=sys.stderr.isatty()) as progress:
         results = runner.run(selected, ctx, on_start=progress.started, on_finish=progress.finished)
     report = Report(
         doctor_version=__version__,
         generated_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        environment=_versions(),
+        environment=environment(),
         profile=settings.profile,
         settings=setting_views(settings),
         results=tuple(results),
     )
-    color = output is None and sys.stdout.isatty()
-    text = scrub(renderer(fmt)(report, color=color, verbose=verbose > 0))
-    if output is None:
+    color = options.output is None and sys.stdout.isatty()
+    text = scrub(renderer(options.fmt)(report, color=color, verbose=options.verbose > 0))
+    if options.output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
-        Console(stderr=True).print(
-            f"Report written to {output} (verdict: {report.verdict.value})", highlight=False
+        options.output.write_text(text, encoding="utf-8")
+        Console(stderr=True, highlight=False).print(
+            f"Report written to {options.output} (verdict: {report.verdict.value})"
         )
     return report.exit_code

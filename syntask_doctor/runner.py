@@ -140,7 +140,8 @@ def run(
             result = done.get(timeout=ctx.remaining() + GRACE)
         except queue.Empty:
             for check, started in running.values():
-                summary = f"Internal error: still running at the run deadline ({time.monotonic() - started:.1f} s)"
+                took = time.monotonic() - started
+                summary = f"Internal error: still running at the run deadline ({took:.1f} s)"
                 finish(check, _error(check, summary, None), started)
             running.clear()
             for check in pending.values():

@@ -39,7 +39,7 @@ def mask_url(url: str) -> str:
         return url
     user, _, host = parts.netloc.rpartition("@")
     name = user.split(":", 1)[0]
-    shown = f"{name}:{_MASK}" if ":" in user else _MASK if not name else name
+    shown = f"{name}:{_MASK}" if ":" in user else name or _MASK
     return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 

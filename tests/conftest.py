@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import ssl
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -170,8 +171,6 @@ def run_checks(
     *only: str, timeout: float = 3.0, deadline: float = 20.0, profile: str | None = None
 ) -> dict[str, Result]:
     """Run the chosen checks (and what they depend on) in-process; results by id."""
-    import time
-
     settings = resolve(profile_flag=profile)
     checks = runner.select(registry.load().checks(settings), list(only), [])
     ctx = Context(settings, timeout=timeout, deadline=time.monotonic() + deadline)

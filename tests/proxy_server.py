@@ -1,4 +1,4 @@
-"""A real HTTP proxy on loopback for tests: CONNECT tunnels and plain forwarding, with fault modes."""
+"""A real HTTP proxy on loopback for tests: CONNECT tunnels and plain forwarding, fault modes."""
 
 from __future__ import annotations
 
@@ -101,12 +101,19 @@ class LoopbackProxy:
         if self.mode == "bad-gateway":
             return b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"
         if self.mode == "ntlm":
-            return b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n"
+            return (
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                b"Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\n"
+                b"Content-Length: 0\r\n\r\n"
+            )
         if self.mode == "basic":
             user, password = self.credentials or ("", "")
             expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
             if headers.get("proxy-authorization") != expected:
-                return b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n'
+                return (
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b'Proxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n'
+                )
         return None
 
     def _forward(
