@@ -125,7 +125,7 @@ def scrubber(settings: Settings) -> Scrubber:
 @click.option(
     "--deadline",
     type=click.FloatRange(min=0.5, max=3600),
-    help=f"Seconds allowed for the whole run  [default: {DEADLINE_FACTOR} x --timeout]",
+    help=f"Seconds allowed for the whole run.  [default: {DEADLINE_FACTOR} x --timeout]",
 )
 @click.option(
     "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."

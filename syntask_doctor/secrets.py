@@ -39,7 +39,8 @@ def mask_url(url: str) -> str:
         return url
     user, _, host = parts.netloc.rpartition("@")
     name = user.split(":", 1)[0]
-    shown = f"{name}:{_MASK}" if ":" in user else name or _MASK
+    # A user name alone is often a token (``http://TOKEN@proxy``): hide it too.
+    shown = f"{name}:{_MASK}" if ":" in user else _MASK
     return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
@@ -63,10 +64,11 @@ def secret_values(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> s
 
 def _url_secrets(url: str) -> set[str]:
     try:
-        password = urlsplit(url if "://" in url else f"http://{url}").password
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        secret = parts.password or parts.username
     except ValueError:
         return set()
-    return {password} if password else set()
+    return {secret} if secret else set()
 
 
 class Scrubber:
