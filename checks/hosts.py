@@ -1,28 +1,27 @@
-"""Host checks: one layered verdict per host the firewall must allow."""
+"""Host checks: one layered verdict per host the firewall must allow.
+
+Each host is requested once through the workspace client's settings (trust, proxies);
+the verdict names the first layer that failed. Only the API host can fail the run; the
+others warn and name the feature that needs them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from syntask_doctor import clients
+import httpx
+
+from syntask_doctor import clients, trust
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host, hosts_for
 from syntask_doctor.model import Outcome, failed, passed, warned
 from syntask_doctor.probe import Probe, fetch
 from syntask_doctor.registry import Check, provider
+from syntask_doctor.routes import Route
+from syntask_doctor.secrets import mask_url
 from syntask_doctor.settings import Settings
 
 DEPENDS = ("proxy.env", "tls.ca_bundle")
-
-REMEDIES = {
-    "dns": "Check that this machine resolves the name (`getent hosts {host}`), or route through your proxy with HTTPS_PROXY",
-    "tcp": "Ask for {host} port {port} to be allowed through the firewall, or set HTTPS_PROXY to your proxy",
-    "proxy-tls": "Check the proxy URL: an https:// proxy must speak TLS, most speak plain http://",
-    "proxy": "Check the proxy's address and credentials in the proxy variable",
-    "tls": "See the CA advice of tls.ca_bundle: trust the CA that signed this certificate through SSL_CERT_FILE",
-    "http": "The host accepted the connection but did not answer HTTP: check for a device in between",
-    "client": "Fix the settings named in the error; the client cannot start",
-}
 
 
 @provider
@@ -38,6 +37,12 @@ def _runner(host: Host) -> Callable[[Context], Outcome]:
     return run
 
 
+def probe_budget(ctx: Context) -> tuple[float, float]:
+    """The per-step timeout and the whole probe's budget, both inside the run's deadline."""
+    timeout = ctx.step_timeout()
+    return timeout, max(0.1, min(3 * timeout, ctx.remaining()))
+
+
 def layers_data(probe: Probe) -> list[dict[str, object]]:
     return [
         {
@@ -51,43 +56,137 @@ def layers_data(probe: Probe) -> list[dict[str, object]]:
 
 
 def layers_lines(probe: Probe) -> list[str]:
-    return [
-        f"{layer.name:<9} {'ok' if layer.ok else 'FAILED':<6} {layer.seconds * 1000:7.1f} ms  {layer.detail if layer.ok else ''}".rstrip()
-        for layer in probe.layers
-    ]
+    """One line per layer: name, result, time, and the addresses found by DNS."""
+    lines = []
+    for layer in probe.layers:
+        result = "ok" if layer.ok else "FAILED"
+        note = layer.detail if layer.ok else ""
+        lines.append(f"{layer.name:<9} {result:<6} {layer.seconds * 1000:7.1f} ms  {note}".rstrip())
+    return lines
 
 
 def check_host(ctx: Context, host: Host) -> Outcome:
     route = ctx.proxies.route(host.url)
-    timeout = ctx.step_timeout()
+    timeout, budget = probe_budget(ctx)
     try:
         probe = fetch(
-            lambda: clients.workspace_client(ctx.settings, timeout), host.url, route, timeout
+            lambda: clients.workspace_client(ctx.settings, timeout),
+            host.url,
+            route,
+            timeout,
+            budget=budget,
         )
     except clients.ClientSetupError as exc:
-        return failed(f"The client cannot be created: {exc}", remedy=REMEDIES["client"])
-    data = {
+        return failed(
+            f"The client cannot be created, so no host can be reached: {exc}",
+            remedy="Fix the setting named above (see the proxy.env and tls.ca_bundle checks)",
+            host=host.name,
+            failed_layer="client",
+        )
+    data: dict[str, object] = {
         "host": host.name,
         "url": host.url,
         "route": route.shown,
         "critical": host.critical,
+        "feature": host.feature,
         "layers": layers_data(probe),
     }
     lines = [f"route: {route.shown} ({route.reason})", *layers_lines(probe)]
-    if probe.answer is not None:
-        answer = probe.answer
-        data["status_code"] = answer.status
+    if probe.answer is not None and probe.error is None:
+        data["status_code"] = probe.answer.status
         return passed(
-            f"{host.name} reachable {route.shown}: HTTP {answer.status} in {sum(step.seconds for step in probe.layers):.2f} s",
+            f"{host.name} reachable ({route.shown}): HTTP {probe.answer.status}"
+            f" in {probe.seconds:.2f} s",
             *lines,
             **data,
         )
     layer = probe.failed_layer or "client"
-    port = 443 if host.url.startswith("https") else 80
-    summary = f"{host.name} unreachable, {layer.upper()} layer: {probe.error}"
+    data.update(failed_layer=layer, cause=probe.cause)
+    summary = f"{host.name} unreachable at the {layer.upper()} layer: {probe.error}"
     needed = f"needed for {host.feature}"
-    remedy = REMEDIES.get(layer, REMEDIES["http"]).format(host=host.name, port=port)
-    data["failed_layer"] = layer
+    source = trust.workspace_source(ctx.settings)
+    remedy = remedy_for(probe, host, route, source.chosen_by if source.kind == "file" else None)
     if host.critical:
         return failed(summary, needed, *lines, remedy=remedy, **data)
     return warned(f"{summary} ({needed})", *lines, remedy=remedy, **data)
+
+
+def remedy_for(probe: Probe, host: Host, route: Route, ca_variable: str | None = None) -> str:
+    """The concrete next step for the layer and cause that failed.
+
+    ``ca_variable`` is the variable that chose the workspace client's CA file, if one did.
+    """
+    url = httpx.URL(host.url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    proxy = mask_url(route.proxy) if route.proxy else None
+    variable = route.variable or ("HTTPS_PROXY" if url.scheme == "https" else "HTTP_PROXY")
+    layer, cause = probe.failed_layer, probe.cause
+    if layer == "dns":
+        if proxy:
+            return f"This machine cannot resolve the proxy's name: check {variable}={proxy!r}"
+        return (
+            f"Check this machine's DNS (`getent hosts {url.host}`), or set {variable}"
+            " to a proxy that resolves names for you"
+        )
+    if layer == "tcp":
+        if proxy:
+            return f"Check that the proxy {proxy} (from {variable}) is up and reachable from here"
+        if cause == "refused":
+            return (
+                f"Nothing accepts connections at {url.host}:{port}: check the address and port,"
+                f" or ask for the firewall to allow {url.host}:{port}"
+            )
+        return (
+            f"Ask for {url.host} port {port} to be allowed through the firewall,"
+            f" or set {variable} to the proxy this network allows out"
+        )
+    if layer == "proxy-tls" and proxy:
+        fixed = "http://" + proxy.split("://", 1)[1]
+        return (
+            f"export {variable}={fixed!r}: the proxy speaks plain HTTP (https:// sites still"
+            " go through it, inside a CONNECT tunnel)"
+            if cause in ("not-tls", "timeout")
+            else f"The proxy's certificate is not trusted: check {variable}={proxy!r}"
+        )
+    if layer == "proxy":
+        return _proxy_remedy(cause, host.name, variable)
+    if layer == "tls":
+        return _tls_remedy(cause, url.host, port, ca_variable or "SSL_CERT_FILE")
+    if layer == "client":
+        return "Fix the URL or setting named in the error; the client cannot start"
+    return (
+        f"{url.host} accepted the connection but did not answer HTTP properly:"
+        " look for a device in between (proxy, gateway, TLS inspection) that breaks it"
+    )
+
+
+def _proxy_remedy(cause: str | None, host: str, variable: str) -> str:
+    if cause == "proxy-407":
+        return (
+            f"Put the proxy credentials in {variable}, percent-encoded:"
+            " http://USER:PASSWORD@proxy:port (see proxy.env for the schemes the proxy offers)"
+        )
+    if cause == "proxy-403":
+        return f"Ask the proxy's administrators to allow {host} (CONNECT to port 443)"
+    if cause == "timeout":
+        return f"The proxy in {variable} does not answer CONNECT: check its address and port"
+    return f"The proxy cannot reach {host}: ask for {host} to be allowed beyond the proxy"
+
+
+def _tls_remedy(cause: str | None, host: str, port: int, ca_variable: str) -> str:
+    if cause in ("not-tls", "timeout"):
+        return (
+            f"Something other than TLS answers at {host}:{port}: check the URL's scheme"
+            " (http:// or https://) and port"
+        )
+    if cause == "hostname":
+        return (
+            f"The certificate is not for {host}: check the host name in the URL; with TLS"
+            " inspection, the proxy must sign certificates for this name"
+        )
+    if cause == "clock":
+        return "Check this machine's clock (see the clock check), then the certificate's dates"
+    return (
+        f"Trust the CA that signed this certificate: point {ca_variable} at a bundle of"
+        " certifi's roots plus that CA (see tls.ca_bundle)"
+    )

@@ -1,16 +1,20 @@
-"""Build httpx clients exactly as the Syntask client's two paths build theirs."""
+"""Build httpx clients exactly as the Syntask client's two paths build theirs.
+
+Both read proxies from the environment (``trust_env``) and never follow redirects, so a
+probe sees the redirect itself. Anything that makes the real client fail at creation
+(a CA file that does not load, a proxy URL httpx refuses, HTTP/2 without ``h2``) raises
+``ClientSetupError`` here too, with the reason in words.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import ssl
 
 import httpx
 
-from syntask_doctor import settings as names
 from syntask_doctor import trust
 from syntask_doctor.secrets import mask_urls_in
-from syntask_doctor.settings import Settings, parse_bool
+from syntask_doctor.settings import ENABLE_HTTP2, Settings, parse_bool
 
 
 class ClientSetupError(Exception):
@@ -18,33 +22,31 @@ class ClientSetupError(Exception):
 
 
 def http2_enabled(settings: Settings) -> bool:
-    return parse_bool(settings.get(names.ENABLE_HTTP2)) is True
+    return parse_bool(settings.get(ENABLE_HTTP2)) is True
 
 
 def workspace_client(settings: Settings, timeout: float) -> httpx.Client:
     """The client behind flows and workers: its own CA setting, proxies from the environment."""
+    if trust.verification_disabled(settings):
+        return _client(False, timeout, http2_enabled(settings))
     source = trust.workspace_source(settings)
-    try:
-        verify: ssl.SSLContext | bool = (
-            False if trust.verification_disabled(settings) else trust.ssl_context_for(source)
-        )
-    except (OSError, ValueError) as exc:
-        raise ClientSetupError(
-            f"the CA file {source.location} chosen by {source.chosen_by} cannot be loaded: {exc}"
-        ) from exc
-    http2 = http2_enabled(settings) and importlib.util.find_spec("h2") is not None
-    return _client(verify, timeout, http2)
+    return _client(_context(source), timeout, http2_enabled(settings))
 
 
 def login_client(env_source: trust.CaSource, timeout: float) -> httpx.Client:
     """The client of ``syntask cloud login``: httpx's own defaults, with trust_env on."""
+    return _client(_context(env_source), timeout, False)
+
+
+def _context(source: trust.CaSource) -> ssl.SSLContext:
     try:
-        verify = trust.ssl_context_for(env_source)
+        return trust.ssl_context_for(source)
     except (OSError, ValueError) as exc:
+        problem = trust.inspect_file(source.location).problem if source.kind == "file" else None
         raise ClientSetupError(
-            f"the CA source {env_source.location} chosen by {env_source.chosen_by} cannot be loaded: {exc}"
+            f"the {source.path_name} cannot load the CA {source.kind} {source.location}"
+            f" chosen by {source.chosen_by}: {problem or exc}"
         ) from exc
-    return _client(verify, timeout, False)
 
 
 def _client(verify: ssl.SSLContext | bool, timeout: float, http2: bool) -> httpx.Client:

@@ -10,6 +10,8 @@ from syntask_doctor.settings import Settings
 
 @dataclass(frozen=True)
 class Host:
+    """One host to reach, and why it matters."""
+
     name: str
     url: str
     """What the doctor requests: the host's root, over the scheme the client uses."""
@@ -39,6 +41,7 @@ ALLOW_LIST = (
 
 
 def _root(url: str) -> tuple[str, str] | None:
+    """The host of ``url`` and its root URL (scheme, host, port; no credentials, no path)."""
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname

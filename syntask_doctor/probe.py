@@ -4,33 +4,45 @@ The request itself goes through httpx with the client's settings; httpcore's tra
 extension reports where the connection got to, so the layer that failed is httpx's own
 failure, not a separate guess. Only name resolution runs first on its own, to time it and
 to word its errors.
+
+Every step has httpx's per-step timeout; on top of that a watchdog shuts the connection's
+socket once the probe's whole budget is spent, so a server that trickles bytes forever
+cannot hold a check past its deadline.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
-from syntask_doctor.explain import describe, dns_error
+from syntask_doctor.explain import cause, describe, dns_error, proxy_refusal
 from syntask_doctor.routes import Route
+from syntask_doctor.secrets import mask_urls_in
 
 BODY_LIMIT = 64 * 1024
+"""Bytes of a body the doctor reads; the rest is left unread (endless bodies end here)."""
+
+LAYERS = ("dns", "tcp", "proxy-tls", "proxy", "tls", "http")
+"""Layers in the order a connection goes through them; ``client`` when none was reached."""
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One step of reaching a server: ``dns``, ``tcp``, ``proxy-tls``, ``proxy``, ``tls``, ``http``."""
+    """One step of reaching a server, one of ``LAYERS``, with its time and result."""
 
     name: str
     ok: bool
     seconds: float
     detail: str = ""
+    """The addresses found (``dns``) or, for a failed layer, what went wrong."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,9 @@ class Answer:
     status: int
     reason: str
     headers: Mapping[str, str]
+    """Lower-case names; a repeated header keeps its values joined by commas."""
     body: bytes
+    """At most ``BODY_LIMIT`` bytes."""
     http_version: str
 
     @property
@@ -61,30 +75,56 @@ class Probe:
     exception: str | None = None
     """The exception's type, for the JSON report."""
     addresses: tuple[str, ...] = field(default=())
+    cause: str | None = None
+    """A short tag for the failure (see ``explain.cause``), ``None`` when it worked."""
 
     @property
     def failed_layer(self) -> str | None:
         return next((layer.name for layer in self.layers if not layer.ok), None)
 
+    @property
+    def seconds(self) -> float:
+        return sum(layer.seconds for layer in self.layers)
+
+
+class ResolveTimeoutError(Exception):
+    """``getaddrinfo`` did not return in time."""
+
 
 def resolve(host: str, port: int, timeout: float) -> tuple[str, ...]:
-    """``getaddrinfo`` as the client's socket code calls it, but never longer than ``timeout``."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    """``getaddrinfo`` as the client's socket code calls it, but never longer than ``timeout``.
+
+    The lookup runs in a daemon thread: a resolver that never answers cannot be
+    interrupted, and must not keep the process alive either.
+    """
+    results: queue.Queue[list[Any] | OSError] = queue.Queue(maxsize=1)
+
+    def lookup() -> None:
+        try:
+            results.put(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except OSError as exc:
+            results.put(exc)
+
+    threading.Thread(target=lookup, daemon=True, name=f"resolve {host}").start()
     try:
-        future = pool.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
-        infos = future.result(timeout=timeout)
-    finally:
-        pool.shutdown(wait=False)
-    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        found = results.get(timeout=timeout)
+    except queue.Empty:
+        raise ResolveTimeoutError(host) from None
+    if isinstance(found, OSError):
+        raise found
+    return tuple(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 class _Recorder:
-    """Collects httpcore trace events into layers."""
+    """Collects httpcore trace events into layers, and holds the sockets for the watchdog."""
 
     def __init__(self, proxied_tls: bool) -> None:
         self.proxied_tls = proxied_tls
         self.open: dict[str, float] = {}
         self.layers: list[Layer] = []
+        self.aborted = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
 
     def __call__(self, event: str, info: Mapping[str, Any]) -> None:
         name, _, phase = event.rpartition(".")
@@ -94,12 +134,11 @@ class _Recorder:
         now = time.monotonic()
         if phase == "started":
             self.open.setdefault(layer, now)
-        elif layer in self.open and (
-            phase == "failed" or (phase == "complete" and self._closes(name, layer))
-        ):
+        elif layer in self.open and (phase == "failed" or self._closes(name, layer)):
             started = self.open.pop(layer)
-            detail = describe(info["exception"]) if phase == "failed" else ""
-            self.layers.append(Layer(layer, phase == "complete", now - started, detail))
+            self.layers.append(Layer(layer, phase == "complete", now - started))
+        if name.endswith("connect_tcp") and phase == "complete":
+            self._keep(info.get("return_value"))
 
     def _layer(self, name: str, info: Mapping[str, Any]) -> str | None:
         if name.endswith("connect_tcp"):
@@ -108,9 +147,8 @@ class _Recorder:
             return "proxy-tls" if self.proxied_tls else "tls"
         if name in ("proxy.start_tls", "socks.start_tls"):
             return "tls"
-        if name.startswith(("http11.", "http2.")):
-            request = info.get("request")
-            method = getattr(request, "method", b"")
+        if name.startswith(("http11.", "http2.")) and not name.endswith("response_closed"):
+            method = getattr(info.get("request"), "method", b"")
             return "proxy" if method == b"CONNECT" else "http"
         return None
 
@@ -121,11 +159,61 @@ class _Recorder:
             return name.endswith("receive_response_headers")
         return True
 
-    def finish_open(self, detail: str) -> None:
+    def _keep(self, stream: Any) -> None:
+        # A duplicate of the descriptor: shutting it down ends the shared connection, and
+        # it stays valid when ssl wraps (and detaches) the original socket object.
+        sock = getattr(stream, "get_extra_info", lambda _name: None)("socket")
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                if not self.aborted:
+                    self._sockets.append(sock.dup())
+
+    def abort(self) -> None:
+        """The budget is spent: unblock whatever read or write the probe is waiting in."""
+        with self._lock:
+            self.aborted = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def release(self) -> None:
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+    def trail(self, exc: BaseException, timeout: float, budget: float) -> list[Layer]:
+        """The layers after a failure, the failed one last and its error in words."""
         now = time.monotonic()
+        layers = list(self.layers)
         for layer, started in self.open.items():
-            self.layers.append(Layer(layer, False, now - started, detail))
+            layers.append(Layer(layer, False, now - started))
         self.open.clear()
+        if isinstance(exc, httpx.ProxyError) and layers and layers[-1].name == "proxy":
+            layers[-1] = replace(layers[-1], ok=False)
+        failed = next((i for i, layer in enumerate(layers) if not layer.ok), None)
+        if failed is None and layers and layers[-1].name == "http":
+            # The headers came, then the body broke off: still the HTTP layer failing.
+            failed = len(layers) - 1
+            layers[failed] = replace(layers[failed], ok=False)
+        elif failed is None:
+            layers.append(Layer(_missing_layer(layers), False, 0.0))
+            failed = len(layers) - 1
+        name = layers[failed].name
+        detail = describe(exc, timeout, name)
+        if self.aborted:
+            detail = (
+                f"stopped after the probe's limit of {budget:g} s: the other side kept the"
+                f" connection busy without finishing ({detail})"
+            )
+        layers[failed] = replace(layers[failed], detail=detail)
+        return layers[: failed + 1]
+
+
+def _missing_layer(layers: list[Layer]) -> str:
+    """The layer of a failure no trace event covers: before TCP (``client``), or after it."""
+    names = [layer.name for layer in layers]
+    return "http" if "tcp" in names else "client"
 
 
 def fetch(
@@ -134,83 +222,115 @@ def fetch(
     route: Route,
     timeout: float,
     headers: Mapping[str, str] | None = None,
+    *,
+    budget: float | None = None,
 ) -> Probe:
-    """GET ``url`` through a client made by ``client_factory``; never raises, never follows redirects."""
-    target = httpx.URL(url)
-    via = httpx.URL(route.proxy) if route.proxy else target
-    layers: list[Layer] = []
-    started = time.monotonic()
-    try:
-        addresses = resolve(via.host, via.port or (443 if via.scheme == "https" else 80), timeout)
-    except concurrent.futures.TimeoutError:
-        layers.append(
-            Layer(
-                "dns",
-                False,
-                time.monotonic() - started,
-                f"DNS lookup of {via.host} timed out after {timeout:g} s",
-            )
-        )
-        return Probe(url, route, tuple(layers), error=layers[-1].detail, exception="TimeoutError")
-    except OSError as exc:
-        layers.append(Layer("dns", False, time.monotonic() - started, dns_error(exc, via.host)))
-        return Probe(
-            url, route, tuple(layers), error=layers[-1].detail, exception=type(exc).__name__
-        )
-    layers.append(Layer("dns", True, time.monotonic() - started, ", ".join(addresses)))
+    """GET ``url`` through a client made by ``client_factory``, never following redirects.
 
-    recorder = _Recorder(proxied_tls=via.scheme == "https" and route.proxy is not None)
-    try:
-        with client_factory() as client:
-            request = client.build_request(
-                "GET", url, headers=headers, extensions={"trace": recorder}
+    ``timeout`` bounds each step; ``budget`` (default three steps) bounds the whole probe.
+    Network failures come back in the ``Probe``; only the factory's own exception (such as
+    ``ClientSetupError``) propagates, because then no request was ever made.
+    """
+    budget = 3 * timeout if budget is None else budget
+    with client_factory() as client:
+        try:
+            target = httpx.URL(url)
+            via = httpx.URL(route.proxy) if route.proxy else target
+        except (httpx.InvalidURL, ValueError) as exc:
+            detail = f"the URL cannot be used: {mask_urls_in(str(exc))}"
+            return _failed(url, route, Layer("client", False, 0.0, detail), exc)
+        started = time.monotonic()
+        port = via.port or (443 if via.scheme == "https" else 80)
+        try:
+            addresses = resolve(via.host, port, min(timeout, budget))
+        except ResolveTimeoutError as exc:
+            detail = f"DNS lookup of {via.host} got no answer within {min(timeout, budget):g} s"
+            return _failed(url, route, Layer("dns", False, time.monotonic() - started, detail), exc)
+        except OSError as exc:
+            detail = dns_error(exc, via.host)
+            return _failed(url, route, Layer("dns", False, time.monotonic() - started, detail), exc)
+        dns = Layer("dns", True, time.monotonic() - started, ", ".join(addresses))
+        recorder = _Recorder(proxied_tls=via.scheme == "https" and route.proxy is not None)
+        try:
+            answer = _exchange(client, url, headers, recorder, budget - dns.seconds)
+        except Exception as exc:  # noqa: BLE001 - every failure of the request is a finding
+            layers = [dns, *recorder.trail(exc, timeout, budget)]
+            return Probe(
+                url,
+                route,
+                tuple(layers),
+                error=layers[-1].detail,
+                exception=type(exc).__name__,
+                addresses=addresses,
+                cause="timeout" if recorder.aborted else cause(exc),
             )
-            response = client.send(request, stream=True)
-            try:
-                body = _read_limited(response)
-            finally:
-                response.close()
-    except Exception as exc:  # noqa: BLE001 - every failure is a finding here
-        detail = describe(exc, timeout)
-        recorder.finish_open(detail)
-        trail = layers + recorder.layers
-        if isinstance(exc, httpx.ProxyError) and trail and trail[-1].name == "proxy":
-            trail[-1] = Layer("proxy", False, trail[-1].seconds, detail)
-        elif all(layer.ok for layer in trail):
-            trail.append(Layer(_missing_layer(trail, exc), False, 0.0, detail))
+    layers = [dns, *recorder.layers]
+    refusal = _forward_refusal(route, target, answer)
+    if refusal is not None:
+        layers[-1] = Layer("proxy", False, layers[-1].seconds, refusal)
         return Probe(
-            url,
-            route,
-            tuple(trail),
-            error=detail,
-            exception=type(exc).__name__,
-            addresses=addresses,
+            url, route, tuple(layers), answer, refusal, None, addresses, f"proxy-{answer.status}"
         )
-    answer = Answer(
+    return Probe(url, route, tuple(layers), answer=answer, addresses=addresses)
+
+
+def _exchange(
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str] | None,
+    recorder: _Recorder,
+    budget: float,
+) -> Answer:
+    """Send the request and read the answer, with the watchdog armed for ``budget``."""
+    watchdog = threading.Timer(max(0.0, budget), recorder.abort)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        request = client.build_request("GET", url, headers=headers, extensions={"trace": recorder})
+        response = client.send(request, stream=True)
+        try:
+            body = _read_limited(response, recorder)
+        finally:
+            response.close()
+    finally:
+        watchdog.cancel()
+        recorder.release()
+    return Answer(
         response.status_code,
         response.reason_phrase,
-        {k.lower(): v for k, v in response.headers.items()},
+        {k: ", ".join(response.headers.get_list(k)) for k in response.headers},
         body,
         response.http_version,
     )
-    return Probe(url, route, tuple(layers + recorder.layers), answer=answer, addresses=addresses)
 
 
-def _missing_layer(trail: list[Layer], exc: BaseException) -> str:
-    if isinstance(exc, httpx.ProxyError):
-        return "proxy"
-    names = [layer.name for layer in trail]
-    if "tcp" not in names:
-        return "client"
-    return "http"
+def _failed(url: str, route: Route, layer: Layer, exc: BaseException) -> Probe:
+    if isinstance(exc, ResolveTimeoutError):
+        name, tag = "TimeoutError", "timeout"
+    else:
+        name, tag = type(exc).__name__, "dns" if layer.name == "dns" else "url"
+    return Probe(url, route, (layer,), error=layer.detail, exception=name, cause=tag)
 
 
-def _read_limited(response: httpx.Response) -> bytes:
+def _forward_refusal(route: Route, target: httpx.URL, answer: Answer) -> str | None:
+    """A plain-HTTP request sent through a proxy gets the proxy's refusals as answers.
+
+    With CONNECT httpx raises ``ProxyError``; a forwarded ``http://`` request (the OCSP
+    responder) just receives the proxy's 407 or 502, which is the proxy failing, not the host.
+    """
+    if route.proxy is None or target.scheme != "http":
+        return None
+    if answer.status in (407, 502, 503, 504):
+        return proxy_refusal(f"{answer.status} {answer.reason}")
+    return None
+
+
+def _read_limited(response: httpx.Response, recorder: _Recorder) -> bytes:
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
         chunks.append(chunk)
         size += len(chunk)
-        if size >= BODY_LIMIT:
+        if size >= BODY_LIMIT or recorder.aborted:
             break
     return b"".join(chunks)[:BODY_LIMIT]
