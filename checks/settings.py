@@ -1,39 +1,43 @@
-"""Settings checks: the profile and sources, the API URL, the API key."""
+"""Settings checks: the profile and its sources, the API URL, the API key. No network."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Any
 
 from syntask_doctor import api_url as urls
 from syntask_doctor import settings as names
 from syntask_doctor.context import Context
 from syntask_doctor.model import Outcome, failed, passed, skipped, warned
 from syntask_doctor.registry import check
-from syntask_doctor.secrets import mask_key
+from syntask_doctor.secrets import mask_key, mask_url
+from syntask_doctor.settings import Settings, Source, Value
 
 KEY_LENGTH = 40
-KEY_BODY = re.compile(r"^[A-Za-z0-9]{36}$")
 KEY_KINDS = {"pnu_": "user key", "pnb_": "service-account key"}
-NEW_KEY = "Create a new key in the web UI (profile menu > API keys), then run `syntask cloud login --key <KEY>`"
+LEGACY_PREFIX = "pcu"
+CLOUD_TEMPLATE = urls.WORKSPACE_TEMPLATE.format(root=names.DEFAULT_CLOUD_API_URL)
+SELF_HOSTED_TEMPLATE = "http://<HOST>:4200/api"
+
+
+# --- settings.profile -------------------------------------------------------------------
 
 
 @check("settings.profile", "Profiles file and setting sources")
 def profile(ctx: Context) -> Outcome:
     s = ctx.settings
-    looked = [_source_line(src.label, src.path, src.state, src.error) for src in s.sources]
-    details = [
-        f"profiles file: {s.profiles_path} (from {s.profiles_path_origin})",
-        f"active profile: {s.profile!r} (chosen by {s.profile_origin})",
-        "sources looked at, highest first:",
-        *(f"  {line}" for line in looked),
-    ]
-    unknown = _unknown_keys(ctx)
+    unknown = _unknown_keys(s)
+    suspicious = [(k, w, hint) for k, w, hint in unknown if hint or _exactly_listed(k)]
+    details = [*_sources_report(s), *_winners(s)]
     details += [
-        f"unknown setting {key} in {where}" + (f": did you mean {hint}?" if hint else "")
+        f"{key} in {where} is not a setting syntask-doctor knows; the client ignores unknown names"
         for key, where, hint in unknown
+        if (key, where, hint) not in suspicious
     ]
-    data = {
+    data: dict[str, Any] = {
         "profiles_path": str(s.profiles_path),
+        "profiles_path_origin": s.profiles_path_origin,
         "profile": s.profile,
         "profile_origin": s.profile_origin,
         "profiles": list(s.profile_names),
@@ -44,232 +48,254 @@ def profile(ctx: Context) -> Outcome:
     }
     broken = [src for src in s.sources if src.state == "broken"]
     if broken:
-        first = broken[0]
+        return _broken(s, broken, details, data)
+    invalid = _invalid_booleans(s)
+    if invalid:
+        name, value, where = invalid[0]
         return failed(
-            f"{first.label} cannot be read: the Syntask client stops on it",
-            *[src.error or "" for src in broken],
+            f"{name}={value!r} (from {where}) is not true or false: the client refuses to start",
+            *(f"{n}={v!r} (from {w}) is not a boolean either" for n, v, w in invalid[1:]),
             *details,
-            remedy=f"Fix or remove {first.path}; the client fails on every command until then",
+            remedy=names.how_to_set(s, name, "false"),
             **data,
         )
     if s.profile_missing:
+        choices = ", ".join(repr(n) for n in s.profile_names) or "none: the file has no profiles"
         return warned(
-            f"Profile {s.profile_missing!r} (from {s.profile_origin}) does not exist; the client falls back to {s.profile!r}",
+            f"Profile {s.profile_missing!r} (chosen by {s.profile_origin}) does not exist in"
+            f" {s.profiles_path}: the client warns and falls back to {s.profile!r}",
+            f"profiles in the file: {choices}",
             *details,
-            remedy=f"Use one of {', '.join(s.profile_names) or 'no profiles yet'}: `syntask profile use <name>`",
+            remedy=_profile_fix(s),
             **data,
         )
-    typos = [(key, where, hint) for key, where, hint in unknown if hint]
-    if typos:
-        key, where, hint = typos[0]
+    warnings = [
+        *(f"{k} in {w} is not a setting the client reads" for k, w, _ in suspicious),
+        *(note for src in s.sources for note in src.notes),
+    ]
+    if warnings:
+        fixes = [f"Rename {k} in {w} to {_spelled(hint, w)}" for k, w, hint in suspicious if hint]
         return warned(
-            f"{key} in {where} is not a setting the client reads",
+            warnings[0],
+            *warnings[1:],
             *details,
-            remedy=f"Rename it to {hint}",
+            remedy="; ".join(fixes) or "Correct or remove what is named: the client ignores it",
             **data,
         )
-    summary = f"Active profile {s.profile!r}" + (
-        f" from {s.profiles_path}"
+    where = (
+        f"from {s.profiles_path}"
         if s.sources[-1].state == "read"
-        else "; no profiles file (the client uses its defaults)"
+        else f"(no profiles file at {s.profiles_path}: the client uses its defaults)"
     )
-    return passed(summary, *details, **data)
+    return passed(f"Active profile {s.profile!r} {where}", *details, **data)
 
 
-def _source_line(label: str, path: str | None, state: str, error: str | None) -> str:
-    where = f" {path}" if path else ""
-    words = {"read": "read", "absent": "not present", "broken": f"broken: {error}"}[state]
-    return f"{label}{where}: {words}"
+def _sources_report(s: Settings) -> list[str]:
+    lines = [
+        f"profiles file: {s.profiles_path} (from {s.profiles_path_origin})",
+        f"active profile: {s.profile!r} (chosen by {s.profile_origin})",
+        f"working directory: {s.cwd}",
+        "sources looked at, highest first:",
+    ]
+    lines += [f"  {_source_line(src)}" for src in s.sources]
+    lines.append("  defaults")
+    return lines
 
 
-def _unknown_keys(ctx: Context) -> list[tuple[str, str, str | None]]:
+def _source_line(src: Source) -> str:
+    where = f" ({src.path})" if src.path else ""
+    if src.state == "absent":
+        return f"{src.label}{where}: not present"
+    if src.state == "broken":
+        return f"{src.label}{where}: unreadable: {src.error}"
+    found = ", ".join(src.keys) if src.keys else "no settings"
+    return f"{src.label}{where}: {found}"
+
+
+def _winners(s: Settings) -> list[str]:
+    """For each setting defined in more than one place, which source wins."""
+    return [
+        f"{value.name}: {s.describe(value.source)} wins over "
+        + ", ".join(s.describe(src) for src, _ in value.shadowed)
+        for value in s.values.values()
+        if value.shadowed
+    ]
+
+
+def _broken(s: Settings, broken: list[Source], details: list[str], data: dict[str, Any]) -> Outcome:
+    first = broken[0]
+    is_profiles = first is s.sources[-1]
+    if is_profiles:
+        summary = (
+            f"The profiles file {first.path} cannot be used: every syntask command stops on it"
+        )
+        remedy = (
+            f'Fix {first.path} at the place named (values need quotes: NAME = "value"), or move'
+            " it aside and run `syntask cloud login` to write a new one"
+        )
+    else:
+        summary = f"{first.label} in the working directory cannot be read by the client either"
+        remedy = f"Fix or remove {first.path}"
+    return failed(summary, *(src.error or "" for src in broken), *details, remedy=remedy, **data)
+
+
+def _profile_fix(s: Settings) -> str:
+    use = f"`syntask profile use {s.profile_names[0]}`" if s.profile_names else None
+    if s.profile_origin == "SYNTASK_PROFILE":
+        return "Set SYNTASK_PROFILE to an existing profile, or `unset SYNTASK_PROFILE`"
+    if s.profile_origin == "--profile":
+        return "Pass an existing profile name to --profile"
+    return use or "Run `syntask cloud login` to create a profile"
+
+
+def _invalid_booleans(s: Settings) -> list[tuple[str, str, str]]:
+    return [
+        (name, value.value, s.describe(value.source))
+        for name in names.BOOLEAN_SETTINGS
+        if (value := s.values[name]).value is not None and names.parse_bool(value.value) is None
+    ]
+
+
+def _unknown_keys(s: Settings) -> list[tuple[str, str, str | None]]:
     found = []
-    for src in ctx.settings.sources:
+    for src in s.sources:
         for key in src.keys:
             if not names.is_known_setting(key):
-                found.append((key, src.label, names.closest_setting(key)))
+                found.append((key, src.label, _hint(key)))
     return found
 
 
-def _origin(ctx: Context, name: str) -> str:
-    value = ctx.settings.values[name]
-    where = value.source if value.source != "profile" else f"profile {ctx.settings.profile!r}"
-    return where
+def _hint(key: str) -> str | None:
+    prefixed = f"SYNTASK_{key.upper()}"
+    if not key.upper().startswith("SYNTASK_") and names.is_known_setting(prefixed):
+        return prefixed
+    return names.closest_setting(key.upper())
+
+
+def _exactly_listed(key: str) -> bool:
+    """API_ and CLOUD_ names are listed exactly, so an unknown one there is a likely mistake."""
+    return key.startswith(("SYNTASK_API_", "SYNTASK_CLOUD_"))
+
+
+def _spelled(name: str, source: str) -> str:
+    """A setting name as it is written in that source."""
+    table, key = names.toml_nesting(name)
+    if source == "syntask.toml":
+        return f"{key} under [{table}]"
+    if source == "pyproject.toml":
+        return f"{key} under [tool.syntask.{table}]"
+    return name
+
+
+# --- settings.api_url -------------------------------------------------------------------
 
 
 @check("settings.api_url", "API URL")
 def api_url(ctx: Context) -> Outcome:
     s = ctx.settings
-    url = s.api_url
-    origin = _origin(ctx, names.API_URL)
-    cloud_root = s.cloud_api_url
-    if url is None:
-        return warned(
-            "SYNTASK_API_URL is not set: the client will start a throw-away local server and reach no Cloud workspace",
-            "looked in: "
-            + ", ".join(
-                f"{src.label}" + (f" ({src.path})" if src.path else "") for src in s.sources
-            ),
-            "the API key, if any, is then unused",
-            remedy='Set it: `syntask config set SYNTASK_API_URL="https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>"` or run `syntask cloud login`',
-            url=None,
-            kind="unset",
-        )
-    detail = f"SYNTASK_API_URL={url!r} (from {origin})"
-    stripped = url.strip().strip("'\"").strip()
-    if stripped != url:
-        return failed(
-            "SYNTASK_API_URL has stray quotes or whitespace around it",
-            detail,
-            remedy=f"Set it to exactly {stripped!r}",
-            url=url,
-            kind="malformed",
-        )
-    host = urls.host_of(url)
-    if not host or not url.lower().startswith(("http://", "https://")):
-        return failed(
-            "SYNTASK_API_URL is not an http:// or https:// URL",
-            detail,
-            remedy="Copy the URL from the workspace settings, e.g. https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>",
-            url=url,
-            kind="malformed",
-        )
-    ui_ids = urls.ui_workspace_ids(url)
-    if host == urls.APP_HOST or (ui_ids and "/api/" not in url):
-        if ui_ids:
-            fixed = urls.workspace_api_url(cloud_root, ui_ids)
-            return failed(
-                "SYNTASK_API_URL is the web UI address, not the API address",
-                detail,
-                f"the API URL for this workspace is {fixed}",
-                remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`',
-                url=url,
-                kind="web-ui",
-                suggested=fixed,
-            )
-        return failed(
-            "SYNTASK_API_URL points at the web UI host",
-            detail,
-            remedy="Use the API URL: https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>",
-            url=url,
-            kind="web-ui",
-        )
-    cloud_host = urls.host_of(cloud_root)
-    if host == cloud_host and not urls.is_cloud(url, cloud_root):
-        if url.startswith("http://"):
-            https = "https://" + url[len("http://") :]
-            return failed(
-                "SYNTASK_API_URL uses http:// for Syntask Cloud: Cloud needs https, and the key would travel unencrypted",
-                detail,
-                remedy=f'`syntask config set SYNTASK_API_URL="{https}"`',
-                url=url,
-                kind="cloud-http",
-            )
-    path = re.sub(r"/+$", "", re.sub(r"^[a-z]+://[^/]+", "", url))
-    if re.search(r"/api/api(/|$)", path):
-        fixed = url.replace("/api/api", "/api", 1)
-        return failed(
-            "SYNTASK_API_URL has /api twice",
-            detail,
-            remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`',
-            url=url,
-            kind="doubled-api",
-        )
-    if not re.search(r"(^|/)api(/|$)", path):
-        fixed = url.rstrip("/") + "/api"
-        return failed(
-            "SYNTASK_API_URL lacks the /api path: every call would miss the API",
-            detail,
-            remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`'
-            if host != cloud_host
-            else "Use https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>",
-            url=url,
-            kind="missing-api",
-        )
-    if urls.is_cloud(url, cloud_root):
-        return _cloud_url(url, detail, cloud_root)
-    if "/account/" in path or "/workspace/" in path:
-        return failed(
-            "SYNTASK_API_URL uses /account/ or /workspace/ (singular); the API uses /accounts/ and /workspaces/",
-            detail,
-            remedy=f'`syntask config set SYNTASK_API_URL="{url.replace("/account/", "/accounts/").replace("/workspace/", "/workspaces/")}"`',
-            url=url,
-            kind="singular",
-        )
-    note = (
-        "plain http on loopback is fine"
-        if url.startswith("http://") and urls.is_loopback(host)
-        else None
-    )
-    if url.startswith("http://") and not urls.is_loopback(host):
-        return warned(
-            f"Self-hosted server at {host} over plain http: traffic, including any key, is unencrypted",
-            detail,
-            remedy="Serve the API over https, or reach it through a loopback tunnel",
-            url=url,
-            kind="self-hosted",
-        )
-    return passed(
-        f"Self-hosted server at {url}",
-        detail,
-        *([note] if note else []),
-        url=url,
-        kind="self-hosted",
-    )
-
-
-def _cloud_url(url: str, detail: str, cloud_root: str) -> Outcome:
-    rest = url[len(cloud_root.rstrip("/")) :]
-    if re.match(r"^/account/|.*/workspace/", rest):
-        fixed = url.replace("/account/", "/accounts/").replace("/workspace/", "/workspaces/")
-        return failed(
-            "SYNTASK_API_URL uses /account/ or /workspace/ (singular); the API uses /accounts/ and /workspaces/",
-            detail,
-            remedy=f'`syntask config set SYNTASK_API_URL="{fixed}"`',
-            url=url,
-            kind="singular",
-        )
-    ids = urls.workspace_ids(url)
-    if ids is None:
-        return failed(
-            "SYNTASK_API_URL is a Cloud URL but not a workspace URL",
-            detail,
-            "expected: https://api.syntask.cloud/api/accounts/<ACCOUNT-ID>/workspaces/<WORKSPACE-ID>",
-            remedy="Run `syntask cloud login` or `syntask cloud workspace set`, which write the right URL",
-            url=url,
-            kind="cloud-not-workspace",
-        )
-    bad = [
-        f"{what} id {value!r}"
-        for what, value in (("account", ids.account), ("workspace", ids.workspace))
-        if not urls.is_uuid(value)
+    value = s.values[names.API_URL]
+    if not value.value:
+        return _no_url(s, value)
+    url = value.value
+    diagnosis = urls.examine(url, s.cloud_api_url)
+    details = [
+        f"SYNTASK_API_URL={mask_url(url)!r} (from {s.describe(value.source)})",
+        *_hides(s, value),
     ]
-    if bad:
-        return failed(
-            f"SYNTASK_API_URL holds ids that are not UUIDs: {', '.join(bad)}",
-            detail,
-            "ids look like 0f3c1a2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b; handles such as 'my-team' go with `syntask cloud workspace set`",
-            remedy='Run `syntask cloud workspace set --workspace "<account-handle>/<workspace-handle>"`',
-            url=url,
-            kind="cloud-bad-ids",
-        )
-    if url.endswith("/"):
-        return warned(
-            "SYNTASK_API_URL ends with a slash",
-            detail,
-            remedy=f'`syntask config set SYNTASK_API_URL="{url.rstrip("/")}"`',
-            url=url,
-            kind="cloud",
-        )
-    return passed(
-        "Syntask Cloud workspace URL",
-        detail,
-        f"account {ids.account}, workspace {ids.workspace}",
-        url=url,
-        kind="cloud",
-        account_id=ids.account,
-        workspace_id=ids.workspace,
+    data: dict[str, Any] = {
+        "url": mask_url(url),
+        "source": s.describe(value.source),
+        "kind": diagnosis.kind,
+        "problems": [p.code for p in diagnosis.problems],
+        "suggested": diagnosis.suggested,
+    }
+    if diagnosis.ids:
+        data |= {"account_id": diagnosis.ids.account, "workspace_id": diagnosis.ids.workspace}
+    if not diagnosis.problems:
+        host = urls.host_of(url)
+        if diagnosis.kind == "cloud" and diagnosis.ids:
+            ids = diagnosis.ids
+            line = f"account {ids.account}, workspace {ids.workspace}; Cloud needs an API key"
+            return passed("Syntask Cloud workspace URL", *details, line, **data)
+        if url.lower().startswith("http://"):
+            details.append("plain http is fine on loopback: nothing crosses the network")
+        return passed(f"Self-hosted server at {host}: it needs no API key", *details, **data)
+    blocking = [p for p in diagnosis.problems if p.blocking]
+    first = (blocking or list(diagnosis.problems))[0]
+    details += [f"also: SYNTASK_API_URL {p.text}" for p in diagnosis.problems if p is not first]
+    if diagnosis.suggested:
+        details.append(f"the API URL to use: {diagnosis.suggested}")
+    report = failed if blocking else warned
+    return report(
+        f"SYNTASK_API_URL {first.text}",
+        *details,
+        remedy=_url_fix(s, diagnosis, first),
+        **data,
     )
+
+
+def _no_url(s: Settings, value: Value) -> Outcome:
+    looked = ", ".join(
+        s.describe(src.label) + (f" ({src.path})" if src.path else "") for src in s.sources
+    )
+    details = [f"looked for SYNTASK_API_URL in: {looked}, defaults (none)"]
+    key = s.values[names.API_KEY]
+    if key.value:
+        where = s.describe(key.source)
+        details.append(f"SYNTASK_API_KEY is set (from {where}) but unused without an API URL")
+    remedy = (
+        "`syntask cloud login` writes the workspace URL and key to the profile; or set"
+        f" SYNTASK_API_URL to {CLOUD_TEMPLATE} (Cloud) or {SELF_HOSTED_TEMPLATE} (self-hosted)"
+    )
+    data: dict[str, Any] = {
+        "url": None,
+        "kind": "unset",
+        "source": s.describe(value.source),
+        "problems": [],
+    }
+    local = "the client will run a throw-away local server, so nothing reaches Cloud or a server"
+    if value.value is None:
+        return warned(f"No API URL is set: {local}", *details, remedy=remedy, **data)
+    where = s.describe(value.source)
+    hides = _hides(s, value)
+    summary = f"SYNTASK_API_URL is set to an empty string (in {where}): {local}"
+    if hides:
+        fix = f"{names.how_to_unset(s, names.API_URL)}, so the URL below it applies"
+        return failed(summary, *hides, *details, remedy=fix, **data)
+    return warned(summary, *details, remedy=remedy, **data)
+
+
+def _hides(s: Settings, value: Value) -> list[str]:
+    """What the winning value hides, secrets masked."""
+    secret = value.name in names.SECRET_SETTINGS
+    return [
+        f"it overrides {s.describe(src)}, which holds "
+        + ((mask_key(v) or "an empty value") if secret else repr(mask_url(v)))
+        for src, v in value.shadowed
+    ]
+
+
+def _url_fix(s: Settings, diagnosis: urls.Diagnosis, first: urls.Problem) -> str:
+    if diagnosis.suggested:
+        return names.how_to_set(s, names.API_URL, diagnosis.suggested)
+    if first.code == "plain-http":
+        return "Serve the API over https (a TLS reverse proxy), or reach it through a tunnel"
+    if first.code == "cloud-shape":
+        return "If this is a Syntask Cloud endpoint, set SYNTASK_CLOUD_API_URL to its API root"
+    if diagnosis.kind == "cloud":
+        template = urls.WORKSPACE_TEMPLATE.format(root=s.cloud_api_url.rstrip("/"))
+        command = '`syntask cloud workspace set --workspace "<account-handle>/<workspace-handle>"`'
+        if s.source_of(names.API_URL) in ("profile", "defaults"):
+            return f"Run {command}; it writes the right URL to the profile"
+        return (
+            f"Take the ids from the browser address (/account/<ACCOUNT-ID>/workspace/"
+            f"<WORKSPACE-ID>), then {names.how_to_set(s, names.API_URL, template)}"
+        )
+    example = f"{CLOUD_TEMPLATE} or {SELF_HOSTED_TEMPLATE}"
+    return f"{names.how_to_set(s, names.API_URL, '<API-URL>')}, e.g. {example}"
+
+
+# --- settings.api_key -------------------------------------------------------------------
 
 
 @check("settings.api_key", "API key")
@@ -278,108 +304,195 @@ def api_key(ctx: Context) -> Outcome:
     value = s.values[names.API_KEY]
     key = value.value
     url = s.api_url
-    cloud = bool(url) and urls.is_cloud(url or "", s.cloud_api_url)
-    origin = _origin(ctx, names.API_KEY)
-    shadowed = [
-        f"it overrides the key in {src}" + (f" ({mask_key(v)})" if v else " (empty)")
-        for src, v in value.shadowed
-    ]
-    data = {
+    kind = urls.examine(url, s.cloud_api_url).kind if url else None
+    need = "Syntask Cloud needs a key" if kind == "cloud" else "a self-hosted server needs none"
+    where = s.describe(value.source)
+    hides = _hides(s, value)
+    data: dict[str, Any] = {
         "present": key is not None,
-        "source": origin,
+        "source": where if key is not None else None,
         "masked": mask_key(key),
-        "length": len(key) if key else 0,
+        "length": len(key or ""),
+        "needed": kind == "cloud",
+        "overrides": [s.describe(src) for src, _ in value.shadowed],
     }
     if key is None:
-        if cloud:
+        if kind == "cloud":
             return failed(
                 "No API key is set, and Syntask Cloud needs one",
-                f"SYNTASK_API_URL is a Cloud URL ({url})",
-                remedy="Run `syntask cloud login`, or set SYNTASK_API_KEY to a key made in the web UI",
+                f"SYNTASK_API_URL is a Cloud URL (from {s.describe(s.source_of(names.API_URL))})",
+                remedy="Run `syntask cloud login`, or set SYNTASK_API_KEY to a key from the web UI",
                 **data,
             )
         if url is None:
             return skipped("No API key and no API URL: nothing to authenticate against", **data)
         return passed("No API key: a self-hosted server needs none", **data)
     if key == "":
-        details = [f"SYNTASK_API_KEY is set to an empty string in {origin}", *shadowed]
-        hides = " and hides the key below it" if value.shadowed else ""
-        fix = (
-            "`unset SYNTASK_API_KEY`"
-            if origin == "env"
-            else f"remove the empty SYNTASK_API_KEY from {origin}"
-        )
-        if cloud or value.shadowed:
-            return failed(
-                f"SYNTASK_API_KEY is empty{hides}: no Authorization header is sent",
-                *details,
-                remedy=f"{fix.capitalize() if fix[0] != '`' else fix}, or set a valid key",
-                **data,
-            )
-        return warned("SYNTASK_API_KEY is set but empty", *details, remedy=fix, **data)
+        return _empty_key(s, value, kind, hides, data)
     masked = mask_key(key) or ""
-    where = f"{masked} (from {origin})"
+    origin = f"key {masked} (from {where})"
     problems = _character_problems(key)
-    if problems:
-        clean = key.strip().strip("'\"").strip()
-        return failed(
-            f"The API key has {problems[0]}: the HTTP library refuses it ('Illegal header value') and no request leaves the machine",
-            f"key {where}",
-            *problems[1:],
-            *shadowed,
-            remedy="Set the key again without the extra characters (with `printf '%s'`, not `echo`, when it comes from a secret store)"
-            + (f": its cleaned form ends in ...{clean[-4:]}" if clean else ""),
+    if problems and url is not None:
+        refused = _header_refused(key)
+        report = failed if refused or kind == "cloud" else warned
+        return report(
+            f"The API key has {problems[0]}: {_consequence(key, refused)}",
+            origin,
+            *(f"it also has {p}" for p in problems[1:]),
+            *hides,
+            need,
+            remedy=_retype_fix(s),
             **data,
         )
-    if not cloud and url is not None:
-        return passed(f"API key {where}; a self-hosted server does not need it", *shadowed, **data)
+    if url is None:
+        notes = [f"it has {p}" for p in problems] or _format_notes(key)
+        return skipped(
+            f"The API key {masked} (from {where}) is unused: no API URL is set, so the client"
+            " runs a throw-away local server",
+            *notes,
+            *hides,
+            **data,
+        )
+    if kind != "cloud":
+        return passed(f"API key {masked} (from {where}); {need}", *hides, **data)
+    return _cloud_key(s, key, origin, hides, data)
+
+
+def _empty_key(
+    s: Settings, value: Value, kind: str | None, hides: list[str], data: dict[str, Any]
+) -> Outcome:
+    where = s.describe(value.source)
+    hidden = f": it hides the key in {s.describe(value.shadowed[0][0])}" if hides else ""
+    summary = f"SYNTASK_API_KEY is set to an empty string (in {where}){hidden}"
+    consequence = "the client sends no Authorization header"
+    fix = names.how_to_unset(s, names.API_KEY)
+    fix += ", so the key below it applies" if hides else ", or set a valid key there"
+    if kind == "cloud":
+        return failed(f"{summary}; {consequence} and Cloud answers 401", *hides, remedy=fix, **data)
+    if hides:
+        return warned(f"{summary}; {consequence}", *hides, remedy=fix, **data)
+    if kind is None:
+        return skipped(f"{summary}; no API URL is set either, so no key is needed", **data)
+    return passed(f"{summary}; a self-hosted server needs no key", **data)
+
+
+def _cloud_key(
+    s: Settings, key: str, origin: str, hides: list[str], data: dict[str, Any]
+) -> Outcome:
     prefix = key[:4]
+    new_key = (
+        "Create a new API key in the Syntask Cloud web UI (a service account for a pnb_ key),"
+        f" then {names.how_to_set(s, names.API_KEY, '<NEW-KEY>')}"
+    )
     if prefix in KEY_KINDS:
         kind = KEY_KINDS[prefix]
-        if len(key) != KEY_LENGTH or not KEY_BODY.match(key[4:]):
+        shape = _shape_problem(key)
+        if shape:
             return warned(
-                f"The {kind} {masked} has {len(key)} characters where Syntask keys have {KEY_LENGTH}: probably cut off or pasted with extra text",
-                f"key {where}",
-                *shadowed,
-                remedy="Copy the key again from where it was created, whole",
+                f"The {kind} {shape}: probably cut off or pasted with extra text",
+                origin,
+                f"Syntask keys are {prefix} plus 36 letters and digits, {KEY_LENGTH} characters",
+                *hides,
+                remedy=f"Copy the key again, whole; or {new_key[0].lower()}{new_key[1:]}",
                 kind=kind,
                 **data,
             )
-        return passed(f"{kind.capitalize()} {where}", *shadowed, kind=kind, **data)
-    if key.startswith("pcu"):
-        return warned(
-            f"The key {masked} is from the previous product generation (pcu), not a Syntask Cloud key",
-            f"key {where}",
-            "Syntask Cloud keys start with pnu_ (user) or pnb_ (service account)",
-            *shadowed,
-            remedy=NEW_KEY,
-            kind="legacy",
-            **data,
-        )
+        return passed(f"{kind.capitalize()}, {origin}", *hides, kind=kind, **data)
+    legacy = key.startswith(LEGACY_PREFIX)
+    what = (
+        f"is from the previous product generation ({LEGACY_PREFIX}), not a Syntask Cloud key"
+        if legacy
+        else "has no known prefix"
+    )
     return warned(
-        f"The key {masked} has no known prefix: Syntask Cloud keys start with pnu_ (user) or pnb_ (service account)",
-        f"key {where}",
-        *shadowed,
-        remedy=NEW_KEY,
-        kind="unknown",
+        f"The API key {what}: Syntask Cloud keys start with pnu_ (user) or pnb_ (service account)",
+        origin,
+        *hides,
+        remedy=new_key,
+        kind="legacy" if legacy else "unknown",
         **data,
     )
 
 
+def _format_notes(key: str) -> list[str]:
+    """What a format check would say of a key that is not used now."""
+    if key[:4] in KEY_KINDS:
+        shape = _shape_problem(key)
+        return [f"the key {shape}"] if shape else []
+    return ["its prefix is not pnu_ (user) or pnb_ (service account)"]
+
+
+def _shape_problem(key: str) -> str | None:
+    if len(key) != KEY_LENGTH:
+        return f"has {len(key)} characters where Syntask keys have {KEY_LENGTH}"
+    odd = next((i for i, c in enumerate(key[4:], 5) if not (c.isascii() and c.isalnum())), None)
+    return f"has a character other than a letter or digit at character {odd}" if odd else None
+
+
+def _retype_fix(s: Settings) -> str:
+    return (
+        f"Set the key again without them: {names.how_to_set(s, names.API_KEY, '<KEY>')}; a"
+        " secret written with `echo` ends in a newline, `printf '%s'` writes none"
+    )
+
+
+_CHAR_NAMES = {
+    "\n": "a newline ('\\n')",
+    "\r": "a carriage return ('\\r')",
+    "\t": "a tab ('\\t')",
+    " ": "a space",
+    '"': "a double quote",
+    "'": "a single quote",
+}
+
+
+def _is_odd(char: str) -> bool:
+    return char in "'\"" or char.isspace() or not char.isprintable() or not char.isascii()
+
+
+def _chars(text: str) -> str:
+    """Names of the characters in ``text`` (never key characters: only odd ones come here)."""
+    seen = dict.fromkeys(text)
+    return " and ".join(_CHAR_NAMES.get(c) or _char_name(c) for c in seen)
+
+
+def _char_name(char: str) -> str:
+    if char.isascii():
+        return f"a control character ({char!r})"
+    return f"the non-ASCII character {char!r} ({unicodedata.name(char, 'unnamed').lower()})"
+
+
 def _character_problems(key: str) -> list[str]:
+    """Whitespace, control characters, quotes or non-ASCII in the key, and where they are."""
+    start = next((i for i, c in enumerate(key) if not _is_odd(c)), len(key))
+    end = len(key) - next((i for i, c in enumerate(reversed(key)) if not _is_odd(c)), 0)
+    end = max(end, start)
     problems = []
-    if key != key.lstrip():
-        problems.append("whitespace at its start")
-    if key != key.rstrip():
-        tail = repr(key[len(key.rstrip()) :])
-        problems.append(f"whitespace at its end ({tail}, as `echo` leaves)")
-    inner = key.strip()
-    for index, char in enumerate(inner):
-        if char in "'\"":
-            problems.append(f"a quote character at position {index + 1}")
-            break
-    for index, char in enumerate(inner):
-        if char.isspace() or ord(char) < 32 or ord(char) == 127:
-            problems.append(f"a control or space character {char!r} at position {index + 1}")
-            break
+    if start:
+        problems.append(f"{_chars(key[:start])} at its start")
+    if end < len(key):
+        problems.append(f"{_chars(key[end:])} at its end")
+    inner = [(i, c) for i, c in enumerate(key[start:end], start) if _is_odd(c)]
+    if inner:
+        index, char = inner[0]
+        more = f" ({len(inner)} such characters inside)" if len(inner) > 1 else ""
+        problems.append(f"{_chars(char)} inside it, at character {index + 1}{more}")
     return problems
+
+
+# h11 (under httpx) accepts a header value only in this shape; httpx encodes it as ASCII.
+_HEADER_VALUE = re.compile(r"[^\x00\s]+(?:[ \t]+[^\x00\s]+)*", re.ASCII)
+
+
+def _header_refused(key: str) -> bool:
+    """Whether httpx refuses to build ``Authorization: Bearer <key>`` at all."""
+    value = f"Bearer {key}"
+    return not value.isascii() or _HEADER_VALUE.fullmatch(value) is None
+
+
+def _consequence(key: str, refused: bool) -> str:
+    if refused:
+        return "the HTTP library refuses the header ('Illegal header value'), so no request leaves"
+    if key.lower().startswith("bearer "):
+        return "the client adds 'Bearer ' itself, so the API would reject the key"
+    return "the header is sent, but the API rejects such a key (401)"
