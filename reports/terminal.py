@@ -60,7 +60,6 @@ def render(report: Report, *, color: bool = True, verbose: bool = False) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-
 def _settings_table(report: Report) -> Table:
     table = Table(
         title=f"Settings (profile {report.profile!r})",

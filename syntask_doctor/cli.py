@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import json
 import logging
 import platform
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from syntask_doctor import __version__, registry, runner
 from syntask_doctor import settings as names
+from syntask_doctor.anonymize import Anonymizer, private_values
 from syntask_doctor.context import Context
+from syntask_doctor.diff import ReportFormatError, check_document, compare
 from syntask_doctor.formats import FORMATS, renderer
-from syntask_doctor.model import Report, SettingView
+from syntask_doctor.model import Report, SettingView, SupportAnswers
 from syntask_doctor.progress import Progress
+from syntask_doctor.save import report_stem, write_private
 from syntask_doctor.secrets import Scrubber, mask_key, secret_values
 from syntask_doctor.settings import Settings, resolve
 
@@ -37,13 +43,17 @@ class RunOptions:
 
     fmt: str
     output: Path | None
+    save: bool
     only: list[str]
     skip: list[str]
     list_checks: bool
     offline: bool
     timeout: float
     deadline: float
+    strict: bool
+    anonymize: bool
     verbose: int
+    support: SupportAnswers
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -87,7 +97,13 @@ def scrubber(settings: Settings) -> Scrubber:
     return Scrubber(secret_values(settings.env, secrets))
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+LOGIN_METHODS = ("sso", "google", "microsoft", "github", "email-link")
+
+
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--format",
     "fmt",
@@ -101,6 +117,11 @@ def scrubber(settings: Settings) -> Scrubber:
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Also write syntask-doctor-<UTC time>.json and .md here, to attach to a support email.",
 )
 @click.option(
     "--only",
@@ -128,7 +149,27 @@ def scrubber(settings: Settings) -> Scrubber:
     help=f"Seconds allowed for the whole run.  [default: {DEADLINE_FACTOR} x --timeout]",
 )
 @click.option(
+    "--fail-on",
+    type=click.Choice(["fail", "warn"]),
+    default="fail",
+    show_default=True,
+    help="Lowest status that makes the exit code 1; 'warn' for strict pipelines.",
+)
+@click.option(
+    "--anonymize",
+    is_flag=True,
+    help="Replace internal host names, IP addresses, user and account names with placeholders.",
+)
+@click.option(
     "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."
+)
+@click.option("--email", metavar="ADDRESS", help="Support report: the address you log in with.")
+@click.option("--account", metavar="NAME", help="Support report: your Syntask Cloud account name.")
+@click.option("--organisation", metavar="NAME", help="Support report: your organisation, if any.")
+@click.option(
+    "--login-method",
+    type=click.Choice(LOGIN_METHODS),
+    help="Support report: how you log in.",
 )
 @click.option(
     "-v",
@@ -137,19 +178,8 @@ def scrubber(settings: Settings) -> Scrubber:
     help="Show details of passing checks too; -vv also logs debug output to stderr.",
 )
 @click.version_option(__version__, "--version", prog_name="syntask-doctor")
-def main(
-    *,
-    fmt: str,
-    output: Path | None,
-    only: tuple[str, ...],
-    skip: tuple[str, ...],
-    list_checks: bool,
-    offline: bool,
-    timeout: float,
-    deadline: float | None,
-    profile: str | None,
-    verbose: int,
-) -> None:
+@click.pass_context
+def main(click_ctx: click.Context, /, **params: Any) -> None:
     """Find out why the Syntask client cannot reach its API, and how to fix it.
 
     Checks the settings, API URL and key, proxies, trusted CAs, every host the firewall must
@@ -158,21 +188,29 @@ def main(
     Exit codes: 0 no failure (warnings allowed), 1 at least one failure, 2 usage or internal
     error.
     """
+    if click_ctx.invoked_subcommand is not None:
+        return
     started = time.monotonic()
     logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    logger.setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    logger.setLevel(logging.DEBUG if params["verbose"] >= 2 else logging.WARNING)
     options = RunOptions(
-        fmt,
-        output,
-        _split(only),
-        _split(skip),
-        list_checks,
-        offline,
-        timeout,
-        deadline or timeout * DEADLINE_FACTOR,
-        verbose,
+        fmt=params["fmt"],
+        output=params["output"],
+        save=params["save"],
+        only=_split(params["only"]),
+        skip=_split(params["skip"]),
+        list_checks=params["list_checks"],
+        offline=params["offline"],
+        timeout=params["timeout"],
+        deadline=params["deadline"] or params["timeout"] * DEADLINE_FACTOR,
+        strict=params["fail_on"] == "warn",
+        anonymize=params["anonymize"],
+        verbose=params["verbose"],
+        support=SupportAnswers(
+            params["email"], params["account"], params["organisation"], params["login_method"]
+        ),
     )
-    settings = resolve(profile_flag=profile)
+    settings = resolve(profile_flag=params["profile"])
     scrub = scrubber(settings)
     try:
         code = _run(settings, scrub, options, started)
@@ -188,6 +226,30 @@ def main(
         )
         code = EXIT_USAGE
     sys.exit(code)
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def diff_command(old: Path, new: Path) -> None:
+    """Show what changed between two JSON reports, most significant first.
+
+    OLD is typically a report from a working environment, NEW one from a failing one.
+    """
+    documents = []
+    for path in (old, new):
+        try:
+            documents.append(
+                check_document(json.loads(path.read_text(encoding="utf-8")), str(path))
+            )
+        except (ValueError, ReportFormatError, OSError) as exc:
+            raise click.UsageError(f"cannot read {path}: {exc}") from exc
+    changes = compare(documents[0], documents[1])
+    if not changes:
+        click.echo("No difference in verdict, checks, settings, routes, trust or versions.")
+        return
+    for change in changes:
+        click.echo(f"{change.area:<12} {change.text}")
 
 
 def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: float) -> int:
@@ -217,14 +279,45 @@ def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: floa
         profile=settings.profile,
         settings=setting_views(settings),
         results=tuple(results),
+        support=options.support,
+        strict=options.strict,
     )
+    finish = _finisher(settings, scrub, report, options.anonymize)
     color = options.output is None and sys.stdout.isatty()
-    text = scrub(renderer(options.fmt)(report, color=color, verbose=options.verbose > 0))
+    text = finish(renderer(options.fmt)(report, color=color, verbose=options.verbose > 0))
     if options.output is None:
         click.echo(text, nl=False)
     else:
-        options.output.write_text(text, encoding="utf-8")
-        Console(stderr=True, highlight=False).print(
-            f"Report written to {options.output} (verdict: {report.verdict.value})"
-        )
+        write_private(options.output, text)
+        _tell(f"Report written to {options.output} (verdict: {report.verdict.value})")
+    if options.save:
+        _save(report, finish)
     return report.exit_code
+
+
+def _finisher(
+    settings: Settings, scrub: Scrubber, report: Report, anonymize: bool
+) -> Callable[[str], str]:
+    """The last pass over every rendered text: the secret scrub, then anonymization if asked."""
+    hide = Anonymizer(private_values(settings, report)) if anonymize else None
+
+    def finish(text: str) -> str:
+        text = scrub(text)
+        return hide(text) if hide else text
+
+    return finish
+
+
+def _save(report: Report, finish: Callable[[str], str]) -> None:
+    stem = report_stem()
+    data, body = Path(f"{stem}.json"), Path(f"{stem}.md")
+    write_private(data, finish(renderer("json")(report, color=False, verbose=False)))
+    write_private(body, finish(renderer("markdown")(report, color=False, verbose=False)))
+    _tell(
+        f"Saved {data} and {body} (readable by you only). Send an email to help@syntask.io with "
+        f"{body}'s text as its body and {data} attached. Nothing was uploaded."
+    )
+
+
+def _tell(message: str) -> None:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message)

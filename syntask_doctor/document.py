@@ -6,7 +6,7 @@ from typing import Any
 
 from syntask_doctor.model import Report, Result
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """Bumped on every change to the JSON shape; each bump has a CHANGELOG entry."""
 
 
@@ -39,4 +39,10 @@ def report_data(report: Report) -> dict[str, Any]:
             {"name": s.name, "value": s.value, "source": s.source} for s in report.settings
         ],
         "results": [result_data(r) for r in report.results],
+        "support": {
+            "email": report.support.email,
+            "account": report.support.account,
+            "organisation": report.support.organisation,
+            "login_method": report.support.login_method,
+        },
     }

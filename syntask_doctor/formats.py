@@ -10,6 +10,8 @@ from syntask_doctor.model import Report
 FORMATS = {
     "rich": "syntask_doctor.reports.terminal",
     "json": "syntask_doctor.reports.json",
+    "markdown": "syntask_doctor.reports.markdown",
+    "junit": "syntask_doctor.reports.junit",
 }
 """Format name -> module; the first is the default."""
 

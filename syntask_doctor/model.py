@@ -77,6 +77,18 @@ class SettingView:
 
 
 @dataclass(frozen=True)
+class SupportAnswers:
+    """What support asks before anything else; ``None`` where the user did not say."""
+
+    email: str | None = None
+    """The address the user logs in with."""
+    account: str | None = None
+    organisation: str | None = None
+    login_method: str | None = None
+    """SSO, a social login (Google, Microsoft, GitHub) or an emailed link."""
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything one run found; reporters render it and do nothing else."""
 
@@ -87,6 +99,9 @@ class Report:
     profile: str
     settings: tuple[SettingView, ...]
     results: tuple[Result, ...]
+    support: SupportAnswers = field(default_factory=SupportAnswers)
+    strict: bool = False
+    """``--fail-on warn``: warnings count as failures for the verdict and exit code."""
 
     @property
     def verdict(self) -> Status:
@@ -98,9 +113,9 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0: no failure (warnings allowed); 1: a failure; 2: an internal error."""
+        """0: no failure (warnings allowed unless strict); 1: a failure; 2: an internal error."""
         statuses = {r.status for r in self.results}
-        if Status.FAIL in statuses:
+        if Status.FAIL in statuses or (self.strict and Status.WARN in statuses):
             return 1
         if Status.ERROR in statuses:
             return 2

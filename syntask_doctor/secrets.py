@@ -16,6 +16,9 @@ _SHAPES = (
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(@)"),
 )
+_PEM_KEY = re.compile(
+    r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
+)
 
 
 def mask_key(key: str | None) -> str | None:
@@ -78,6 +81,7 @@ class Scrubber:
         self._secrets = sorted(set(secrets), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
+        text = _PEM_KEY.sub("-----BEGIN PRIVATE KEY-----\n****\n-----END PRIVATE KEY-----", text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, mask_key(secret) or _MASK)

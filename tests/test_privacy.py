@@ -90,3 +90,48 @@ def test_secrets_absent_for_a_malformed_key_and_a_bad_proxy_scheme(
     run = doctor("--format", fmt, "-v", "--offline")
     assert run.exit_code == 1
     _assert_absent([run.stdout, run.stderr], [key, password])
+
+
+LEAKY_PLUGIN = """
+import os
+
+def run(ctx):
+    # A buggy check that puts secrets into its exception: only the final scrub stops them.
+    raise RuntimeError(
+        "leaked " + os.environ["SYNTASK_API_KEY"] + " and " + os.environ["HTTPS_PROXY"]
+        + " Authorization: Bearer " + os.environ["SYNTASK_API_KEY"][4:]
+    )
+
+from syntask_doctor.registry import Check
+check = Check("leaky.bug", "Leaky", run)
+"""
+
+
+def _install_plugin(root: Path) -> None:
+    (root / "leaky_checks.py").write_text(LEAKY_PLUGIN)
+    info = root / "leaky_checks-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: leaky_checks\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[syntask_doctor.checks]\nleaky = leaky_checks:check\n")
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_secrets_in_an_internal_error_trace_are_scrubbed(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    key = "pnu_" + _token(36)
+    password = _token(18)
+    monkeypatch.setenv("SYNTASK_API_KEY", key)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://carol:{password}@127.0.0.1:9")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    _install_plugin(plugins)
+    monkeypatch.syspath_prepend(str(plugins))
+    out = tmp_path / "out.txt"
+    run = doctor("--offline", "--format", fmt, "-v", "--save", "--anonymize", "--output", str(out))
+    assert run.exit_code == 2  # the plugin's bug is an error result
+    saved = [p.read_text() for p in clean_env.iterdir() if p.name.startswith("syntask-doctor-")]
+    assert len(saved) == 2
+    texts = [run.stdout, run.stderr, out.read_text(), *saved]
+    assert any("leaked" in text for text in texts)  # the trace itself is there
+    _assert_absent(texts, [key, password, key[4:]])

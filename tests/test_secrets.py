@@ -43,3 +43,11 @@ def test_the_scrub_replaces_known_values_and_known_shapes() -> None:
         assert secret not in cleaned
     assert "Authorization:" in cleaned
     assert "Proxy-Authorization:" in cleaned
+
+
+def test_the_scrub_removes_pem_private_keys() -> None:
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow1234secret\n-----END RSA PRIVATE KEY-----"
+    cleaned = Scrubber(())(f"before {pem} after")
+    assert "MIIEow1234secret" not in cleaned
+    assert cleaned.startswith("before -----BEGIN PRIVATE KEY-----")
+    assert cleaned.endswith("after")

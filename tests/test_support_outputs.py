@@ -1,0 +1,105 @@
+"""Reports people attach: --save, --anonymize, --fail-on, diff, and JUnit from a real run."""
+
+from __future__ import annotations
+
+import json
+import stat
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import ACCOUNT, WORKSPACE, FakeCloud, doctor, workspace_item
+
+LOCAL_ONLY = ("--skip", "host.*.cloud,host.*.com,host.*.goog")
+
+
+def test_save_writes_private_json_and_markdown_and_says_where_to_send(clean_env: Path) -> None:
+    run = doctor("--offline", "--save", "--email", "ada@example.com")
+    saved = sorted(p.name for p in clean_env.iterdir() if p.name.startswith("syntask-doctor-"))
+    assert len(saved) == 2
+    assert saved[0].endswith(".json") and saved[1].endswith(".md")
+    for name in saved:
+        mode = stat.S_IMODE((clean_env / name).stat().st_mode)
+        assert mode == 0o600, oct(mode)
+    document = json.loads((clean_env / saved[0]).read_text())
+    assert document["support"]["email"] == "ada@example.com"
+    assert "help@syntask.io" in run.stderr
+    assert saved[0] in run.stderr
+    assert not [p for p in clean_env.iterdir() if p.name.startswith(".syntask-doctor")]  # no temp
+
+
+def test_fail_on_warn_turns_a_warning_into_exit_1() -> None:
+    assert doctor("--offline").exit_code == 0  # no API URL set: a warning only
+    assert doctor("--offline", "--fail-on", "warn").exit_code == 1
+
+
+def test_junit_from_a_real_run_has_one_case_per_check(fake_cloud: FakeCloud) -> None:
+    fake_cloud.workspaces(workspace_item())
+    fake_cloud.health()
+    run = doctor("--format", "junit", *LOCAL_ONLY)
+    ids = [r["id"] for r in doctor("--format", "json", *LOCAL_ONLY).json()["results"]]
+    root = ET.fromstring(run.stdout)
+    assert [case.get("name") for case in root.iter("testcase")] == ids
+    assert run.exit_code == 0
+
+
+def test_anonymize_hides_internal_names_and_keeps_public_hosts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYNTASK_API_URL", "https://syntask.intranet.acme.example/api")
+    monkeypatch.setenv("HTTPS_PROXY", "http://jdoe:pw@proxy.acme.example:3128")
+    monkeypatch.setenv("NO_PROXY", "10.20.30.40,.corp.acme.example")
+    plain = doctor("--offline", "--format", "json").stdout
+    hidden = doctor("--offline", "--format", "json", "--anonymize").stdout
+    hidden_again = doctor("--offline", "--format", "json", "--anonymize").stdout
+    for private in ("syntask.intranet.acme.example", "proxy.acme.example", "jdoe", "10.20.30.40"):
+        assert private in plain
+        assert private not in hidden
+    assert "api.syntask.cloud" in hidden
+    assert "HTTPS_PROXY" in hidden and "NO_PROXY" in hidden  # names of variables stay
+    texts = [
+        [(r["summary"], r["details"]) for r in json.loads(text)["results"]]
+        for text in (hidden, hidden_again)
+    ]
+    assert texts[0] == texts[1]  # stable placeholders
+
+
+def _report(tmp_path: Path, name: str, *args: str) -> Path:
+    path = tmp_path / name
+    doctor("--format", "json", "--output", str(path), *args)
+    return path
+
+
+def test_diff_puts_the_new_failure_first(
+    fake_cloud: FakeCloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_cloud.workspaces(workspace_item())
+    fake_cloud.health()
+    good = _report(tmp_path, "good.json", *LOCAL_ONLY)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # nothing listens on the discard port
+    bad = _report(tmp_path, "bad.json", *LOCAL_ONLY)
+    run = doctor("diff", str(good), str(bad))
+    assert run.exit_code == 0
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("verdict")
+    assert "pass -> fail" in lines[1]
+    assert any(line.startswith("route") and "127.0.0.1:9" in line for line in lines)
+    assert doctor("diff", str(good), str(good)).stdout.startswith("No difference")
+
+
+def test_diff_refuses_a_file_that_is_not_a_report(tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    run = doctor("diff", str(other), str(other))
+    assert run.exit_code == 2
+    assert "not a syntask-doctor JSON report" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_workspace_handles_are_anonymized(fake_cloud: FakeCloud) -> None:
+    fake_cloud.workspaces(workspace_item(account_handle="secretcorp", workspace_handle="payroll"))
+    fake_cloud.health()
+    run = doctor("--format", "markdown", "-v", "--anonymize", *LOCAL_ONLY)
+    assert "secretcorp" not in run.stdout and "payroll" not in run.stdout
+    assert ACCOUNT in doctor("--format", "json", *LOCAL_ONLY).stdout
+    assert WORKSPACE
