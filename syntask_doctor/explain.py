@@ -25,6 +25,7 @@ _VERIFY_CODES = {
     ),
     21: "the certificate's issuer is not among the trusted roots",
     62: "the certificate is not valid for this host name",
+    64: "the certificate is not valid for this IP address",
 }
 
 _GAI = {
@@ -103,7 +104,7 @@ def cause(exc: BaseException) -> str:
     """
     for link in chain(exc):
         if isinstance(link, ssl.SSLCertVerificationError):
-            if link.verify_code == 62:
+            if link.verify_code in (62, 64):
                 return "hostname"
             return "clock" if link.verify_code in (9, 10) else "untrusted"
     if is_not_tls(exc):

@@ -123,6 +123,9 @@ class _Recorder:
         self.open: dict[str, float] = {}
         self.layers: list[Layer] = []
         self.aborted = False
+        self.exchange = "http"
+        """The HTTP exchange under way: ``proxy`` (CONNECT) or ``http``."""
+        self.body_started = 0.0
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
 
@@ -132,13 +135,25 @@ class _Recorder:
         if layer is None:
             return
         now = time.monotonic()
-        if phase == "started":
+        if name.endswith("receive_response_body"):
+            self._body_event(layer, phase, now)
+        elif phase == "started":
             self.open.setdefault(layer, now)
         elif layer in self.open and (phase == "failed" or self._closes(name, layer)):
             started = self.open.pop(layer)
             self.layers.append(Layer(layer, phase == "complete", now - started))
         if name.endswith("connect_tcp") and phase == "complete":
             self._keep(info.get("return_value"))
+
+    def _body_event(self, layer: str, phase: str, now: float) -> None:
+        """A body that breaks off fails the HTTP layer its headers already completed."""
+        if phase == "started":
+            self.body_started = now
+        elif phase == "failed" and self.layers and self.layers[-1].name == layer:
+            last = self.layers[-1]
+            self.layers[-1] = replace(
+                last, ok=False, seconds=last.seconds + now - self.body_started
+            )
 
     def _layer(self, name: str, info: Mapping[str, Any]) -> str | None:
         if name.endswith("connect_tcp"):
@@ -148,8 +163,11 @@ class _Recorder:
         if name in ("proxy.start_tls", "socks.start_tls"):
             return "tls"
         if name.startswith(("http11.", "http2.")) and not name.endswith("response_closed"):
-            method = getattr(info.get("request"), "method", b"")
-            return "proxy" if method == b"CONNECT" else "http"
+            # Only "started" events carry the request; the rest belong to the same exchange.
+            if "request" in info:
+                method = getattr(info["request"], "method", b"")
+                self.exchange = "proxy" if method == b"CONNECT" else "http"
+            return self.exchange
         return None
 
     @staticmethod
