@@ -77,9 +77,17 @@ def tls_error(exc: BaseException) -> str | None:
     return None
 
 
+def tls_reason(exc: BaseException) -> str | None:
+    """OpenSSL's short reason (``WRONG_VERSION_NUMBER`` ...) inside ``exc``, if any."""
+    for link in chain(exc):
+        if isinstance(link, ssl.SSLError) and link.reason:
+            return str(link.reason)
+    return None
+
+
 def is_not_tls(exc: BaseException) -> bool:
     """Whether the handshake failed because the other side spoke something other than TLS."""
-    return any(isinstance(link, ssl.SSLError) and link.reason in _NOT_TLS for link in chain(exc))
+    return tls_reason(exc) in _NOT_TLS
 
 
 def proxy_refusal(status_line: str) -> str:
@@ -136,8 +144,13 @@ def describe(exc: BaseException, timeout: float | None = None, layer: str | None
     ``http``), when the caller knows it; without it the words are more general.
     """
     waited = f" within {timeout:g} s" if timeout else ""
-    if layer == "proxy-tls" and (is_not_tls(exc) or isinstance(exc, httpx.ConnectTimeout)):
-        return f"{PROXY_NOT_TLS} [{_reason(exc)}]"
+    if layer == "proxy-tls" and is_not_tls(exc):
+        return f"{PROXY_NOT_TLS} [{tls_reason(exc)}]"
+    if layer == "proxy-tls" and isinstance(exc, httpx.ConnectTimeout):
+        return (
+            f"the proxy did not answer the TLS handshake{waited}: it most likely does not"
+            " speak TLS (a plain-HTTP proxy written as https:// waits for a request head)"
+        )
     tls = tls_error(exc)
     if tls:
         return f"the proxy's {tls}" if layer == "proxy-tls" else tls
@@ -178,13 +191,6 @@ def describe(exc: BaseException, timeout: float | None = None, layer: str | None
         if isinstance(link, OSError) and link.strerror:
             return f"the connection failed: {link.strerror}"
     return _short(mask_urls_in(str(exc) or type(exc).__name__))
-
-
-def _reason(exc: BaseException) -> str:
-    for link in chain(exc):
-        if isinstance(link, ssl.SSLError) and link.reason:
-            return str(link.reason)
-    return "handshake timed out" if isinstance(exc, httpx.TimeoutException) else type(exc).__name__
 
 
 def _short(text: str, limit: int = 200) -> str:
