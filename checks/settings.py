@@ -123,20 +123,28 @@ def _winners(s: Settings) -> list[str]:
 
 
 def _broken(s: Settings, broken: list[Source], details: list[str], data: dict[str, Any]) -> Outcome:
-    first = broken[0]
-    is_profiles = first is s.sources[-1]
-    if is_profiles:
+    profiles = s.sources[-1]
+    errors = [src.error or "" for src in broken]
+    if profiles in broken:
         summary = (
-            f"The profiles file {first.path} cannot be used: every syntask command stops on it"
+            f"The profiles file {profiles.path} cannot be used: every syntask command stops on it"
         )
         remedy = (
-            f'Fix {first.path} at the place named (values need quotes: NAME = "value"), or move'
-            " it aside and run `syntask cloud login` to write a new one"
+            f'Fix {profiles.path} at the line named (a value needs quotes: NAME = "value"),'
+            " or move it aside and run `syntask cloud login` to write a new one"
+            if "not valid TOML" in (profiles.error or "")
+            else f"Move {profiles.path} aside and run `syntask cloud login` to write a new one,"
+            " or point SYNTASK_PROFILES_PATH at the right file"
         )
-    else:
-        summary = f"{first.label} in the working directory cannot be read by the client either"
-        remedy = f"Fix or remove {first.path}"
-    return failed(summary, *(src.error or "" for src in broken), *details, remedy=remedy, **data)
+        return failed(summary, *errors, *details, remedy=remedy, **data)
+    first_broken = broken[0]
+    return failed(
+        f"{first_broken.label} in the working directory cannot be read by the client either",
+        *errors,
+        *details,
+        remedy=f"Fix or remove {first_broken.path}",
+        **data,
+    )
 
 
 def _profile_fix(s: Settings) -> str:

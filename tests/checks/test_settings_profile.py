@@ -112,7 +112,7 @@ def test_broken_toml_fails_with_line_column_and_no_secret(clean_env: Path) -> No
     assert (
         f"{path} is not valid TOML at line 4, column 19 (the line setting SYNTASK_API_KEY)" in text
     )
-    assert 'values need quotes: NAME = "value"' in (result.outcome.remedy or "")
+    assert 'a value needs quotes: NAME = "value"' in (result.outcome.remedy or "")
     assert KEY not in text
 
 
@@ -147,6 +147,10 @@ def test_unusable_profiles_file_fails_naming_what_is_wrong(
 
     assert result.status is Status.FAIL
     assert f"{path} {expected}" in result.outcome.details[0]
+    assert result.outcome.remedy == (
+        f"Move {path} aside and run `syntask cloud login` to write a new one, or point"
+        " SYNTASK_PROFILES_PATH at the right file"
+    )
 
 
 def test_broken_working_directory_file_fails_and_names_it(clean_env: Path) -> None:
