@@ -261,7 +261,10 @@ def _no_url(s: Settings, value: Value) -> Outcome:
         "source": s.describe(value.source),
         "problems": [],
     }
-    local = "the client will run a throw-away local server, so nothing reaches Cloud or a server"
+    local = (
+        "the client will run a throw-away local server, so nothing reaches Syntask Cloud"
+        " or your own server"
+    )
     if value.value is None:
         return warned(f"No API URL is set: {local}", *details, remedy=remedy, **data)
     where = s.describe(value.source)
@@ -312,8 +315,13 @@ def api_key(ctx: Context) -> Outcome:
     value = s.values[names.API_KEY]
     key = value.value
     url = s.api_url
+    # None: no API URL, so the client runs a throw-away local server and sends no key anywhere.
     kind = urls.examine(url, s.cloud_api_url).kind if url else None
-    need = "Syntask Cloud needs a key" if kind == "cloud" else "a self-hosted server needs none"
+    need = {
+        "cloud": "Syntask Cloud needs a key",
+        "self-hosted": "a self-hosted server needs none",
+        "invalid": "whether a key is needed depends on the API URL, which is unusable",
+    }.get(kind or "", "")
     where = s.describe(value.source)
     hides = _hides(s, value)
     data: dict[str, Any] = {
@@ -332,15 +340,17 @@ def api_key(ctx: Context) -> Outcome:
                 remedy="Run `syntask cloud login`, or set SYNTASK_API_KEY to a key from the web UI",
                 **data,
             )
-        if url is None:
+        if kind is None:
             return skipped("No API key and no API URL: nothing to authenticate against", **data)
+        if kind == "invalid":
+            return skipped("No API key; the API URL is unusable (see settings.api_url)", **data)
         return passed("No API key: a self-hosted server needs none", **data)
     if key == "":
         return _empty_key(s, value, kind, hides, data)
     masked = mask_key(key) or ""
     origin = f"key {masked} (from {where})"
     problems = _character_problems(key)
-    if problems and url is not None:
+    if problems and kind is not None:
         refused = _header_refused(key)
         report = failed if refused or kind == "cloud" else warned
         return report(
@@ -352,7 +362,7 @@ def api_key(ctx: Context) -> Outcome:
             remedy=_retype_fix(s),
             **data,
         )
-    if url is None:
+    if kind is None:
         notes = [f"it has {p}" for p in problems] or _format_notes(key)
         return skipped(
             f"The API key {masked} (from {where}) is unused: no API URL is set, so the client"
@@ -361,7 +371,7 @@ def api_key(ctx: Context) -> Outcome:
             *hides,
             **data,
         )
-    if kind != "cloud":
+    if kind == "self-hosted":
         return passed(f"API key {masked} (from {where}); {need}", *hides, **data)
     return _cloud_key(s, key, origin, hides, data)
 

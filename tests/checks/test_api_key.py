@@ -292,3 +292,18 @@ def test_env_key_overriding_profile_key_says_so(monkeypatch: pytest.MonkeyPatch)
     assert result.status is Status.PASS
     assert "it overrides profile 'default', which holds pnu_****OLD1" in result.outcome.details
     assert old not in shown(result)
+
+
+def test_empty_api_url_counts_as_no_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SYNTASK_API_URL=` means a throw-away local server: no key is needed or sent."""
+    assert key_check(monkeypatch, None, url="").status is Status.SKIP
+    result = key_check(monkeypatch, KEY + "\n", url="")
+    assert result.status is Status.SKIP
+    assert "it has a newline ('\\n') at its end" in result.outcome.details
+
+
+def test_unusable_api_url_leaves_the_need_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = key_check(monkeypatch, None, url="ftp://host/api")
+    assert result.status is Status.SKIP
+    assert result.outcome.summary == "No API key; the API URL is unusable (see settings.api_url)"
+    assert key_check(monkeypatch, "pcu_" + "x" * 36, url="ftp://host/api").status is Status.WARN

@@ -284,7 +284,7 @@ def test_c04_unset_warns_and_names_the_sources(monkeypatch: pytest.MonkeyPatch) 
     assert result.status is Status.WARN
     assert result.outcome.summary == (
         "No API URL is set: the client will run a throw-away local server, so nothing reaches"
-        " Cloud or a server"
+        " Syntask Cloud or your own server"
     )
     for name in ("env", ".env file", "syntask.toml", "pyproject.toml", "profile 'default'"):
         assert name in result.outcome.details[0]
