@@ -2,8 +2,9 @@
 
 httpx (``trust_env=True``) reads proxies through ``urllib.request.getproxies()``, keeps
 ``http``, ``https``, ``all`` and ``no``, turns each into a mount pattern and uses the most
-specific pattern that matches. This module repeats those rules so that it can say which
-variable and which ``NO_PROXY`` entry decided; the tests hold it to httpx's real decision.
+specific pattern that matches. This module repeats those rules (httpx 0.28.1) so that it can
+say which variable and which ``NO_PROXY`` entry decided; the tests hold it to httpx's real
+decision, environment by environment.
 """
 
 from __future__ import annotations
@@ -17,10 +18,31 @@ from dataclasses import dataclass
 
 import httpx
 
-from syntask_doctor.secrets import mask_url, mask_urls_in
+from syntask_doctor.api_url import is_loopback
+from syntask_doctor.secrets import mask_urls_in
 
 SCHEMES = ("http", "https", "all")
 ALLOWED_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+HTTPX_VERSION = "0.28.1"
+"""The httpx release whose rules this module repeats."""
+_MASK = "****"
+
+
+def mask_proxy(value: str) -> str:
+    """A proxy value safe to show, with or without a scheme.
+
+    Everything between the user name and the last ``@`` is hidden, even when an unencoded
+    ``#``, ``/`` or ``?`` in the password would make a URL parser stop early.
+    """
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return value
+    user, colon, _password = userinfo.partition(":")
+    shown = f"{user}:{_MASK}" if colon else user
+    return f"{scheme}{sep}{shown}@{host}"
 
 
 @dataclass(frozen=True)
@@ -30,19 +52,25 @@ class ProxyVariable:
     name: str
     value: str
     role: str
-    """``http``, ``https``, ``all`` or ``no``."""
+    """``http``, ``https``, ``all`` or ``no``; anything else httpx ignores."""
     used: bool
     note: str
 
 
 @dataclass(frozen=True)
 class NoProxyEntry:
+    """One comma-separated entry of ``NO_PROXY`` and what httpx makes of it."""
+
     text: str
     pattern: str | None
-    """The mount pattern httpx makes of it, ``None`` when it breaks the client."""
+    """The mount pattern httpx makes of it; ``None`` for ``*`` and for entries that break
+    client creation."""
     problem: str | None
     """Why it does not do what its author most likely meant."""
     suggestion: str | None
+    """The entry to write instead, when there is one."""
+    note: str | None = None
+    """What it matches, when that is narrower than people expect but probably intended."""
 
 
 @dataclass(frozen=True)
@@ -53,17 +81,31 @@ class Route:
     proxy: str | None
     """The proxy URL as httpx will use it (credentials included: display through ``shown``)."""
     variable: str | None
-    """The environment variable that supplied the proxy."""
+    """The environment variable (or ``NO_PROXY`` entry) that decided."""
     reason: str
+    missed: tuple[NoProxyEntry, ...] = ()
+    """``NO_PROXY`` entries that look meant for this URL but do not match it."""
 
     @property
     def shown(self) -> str:
-        return "direct" if self.proxy is None else f"proxy {mask_url(self.proxy)}"
+        return "direct" if self.proxy is None else f"proxy {mask_proxy(self.proxy)}"
+
+
+@dataclass(frozen=True)
+class SetupError:
+    """An error httpx raises while creating any client in this environment."""
+
+    source: str
+    """The variable, or ``NO_PROXY entry '...'``, at fault."""
+    exception: str
+    """The exception class httpx raises: ``ValueError``, ``InvalidURL`` or ``ImportError``."""
+    message: str
+    """httpx's message with every password hidden."""
 
 
 @dataclass(frozen=True)
 class _Pattern:
-    """httpx's URLPattern, with the entry it came from."""
+    """httpx's URLPattern, with the proxy it leads to and the entry it came from."""
 
     text: str
     scheme: str
@@ -120,62 +162,143 @@ def read_proxy_variables(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     return found
 
 
+def with_scheme(value: str) -> str:
+    """httpx's own completion of a proxy value without a scheme."""
+    return value if "://" in value else f"http://{value}"
+
+
 @dataclass(frozen=True)
 class ProxyEnvironment:
     """The proxy configuration httpx derives from an environment."""
 
     variables: tuple[ProxyVariable, ...]
     effective: Mapping[str, tuple[str, str]]
+    """Role -> (value, variable) after urllib's case and emptiness rules."""
     no_proxy: tuple[NoProxyEntry, ...]
     bypass_all: bool
+    """``NO_PROXY`` holds ``*``: httpx then mounts nothing at all, broken values included."""
     patterns: tuple[_Pattern, ...]
+    mounts: Mapping[str, tuple[str | None, str]]
+    """httpx's mount keys in its insertion order -> (proxy URL or ``None``, origin)."""
 
     def route(self, url: str) -> Route:
         target = httpx.URL(url)
         for pattern in self.patterns:
-            if pattern.matches(target):
-                if pattern.proxy is None:
-                    return Route(
-                        url, None, pattern.origin, f"NO_PROXY entry {pattern.origin!r} matches"
-                    )
+            if not pattern.matches(target):
+                continue
+            if pattern.proxy is None:
                 return Route(
-                    url,
-                    pattern.proxy,
-                    pattern.origin,
-                    f"{pattern.origin} applies to {target.scheme}:// URLs",
+                    url, None, pattern.origin, f"NO_PROXY entry {pattern.origin!r} matches"
                 )
+            return self._proxied(url, target, pattern)
         if self.bypass_all:
             return Route(
                 url, None, "NO_PROXY", "NO_PROXY contains '*', which turns every proxy off"
             )
-        return Route(url, None, None, f"no proxy variable applies to {target.scheme}:// URLs")
+        return Route(url, None, None, self._direct_reason(target.scheme))
 
+    def _proxied(self, url: str, target: httpx.URL, pattern: _Pattern) -> Route:
+        proxy = pattern.proxy or ""
+        role = pattern.text.split("://", 1)[0]
+        if role == "all":
+            reason = f"{pattern.origin} applies because no {target.scheme}_proxy variable is set"
+        else:
+            reason = f"{pattern.origin} applies to {role}:// URLs and no NO_PROXY entry matches"
+        missed = tuple(e for e in self.no_proxy if _meant_for(e.text, target))
+        for entry in missed:
+            reason += f"; NO_PROXY entry {entry.text!r} does not match: {_miss_reason(entry)}"
+        if is_loopback(target.host) and not is_loopback(httpx.URL(proxy).host):
+            reason += "; httpx never bypasses loopback by itself: list it in NO_PROXY"
+        return Route(url, proxy, pattern.origin, reason, missed)
 
-def with_scheme(value: str) -> str:
-    """httpx's own completion of a proxy value without a scheme."""
-    return value if "://" in value else f"http://{value}"
+    def _direct_reason(self, scheme: str) -> str:
+        cancelled = [v.name for v in self.variables if v.role in (scheme, "all") and v.value]
+        if cancelled:
+            return (
+                f"no proxy for {scheme}:// URLs: {', '.join(cancelled)} "
+                "is set but not used (see its note)"
+            )
+        return f"no proxy variable applies to {scheme}:// URLs"
+
+    def setup_errors(self) -> tuple[SetupError, ...]:
+        """What httpx raises when it creates a client here, in the order it would raise."""
+        errors: list[SetupError] = []
+        for proxy, origin in self.mounts.values():
+            if proxy is not None:
+                problem = _construct_proxy(proxy, transport=False)
+                if problem:
+                    errors.append(SetupError(origin, *problem))
+        for key, (proxy, origin) in self.mounts.items():
+            try:
+                _Pattern.parse(key, None, origin)
+            except (httpx.InvalidURL, ValueError) as exc:
+                source = f"NO_PROXY entry {origin!r}"
+                errors.append(SetupError(source, type(exc).__name__, str(exc)))
+            if proxy is not None and not any(e.source == origin for e in errors):
+                problem = _construct_proxy(proxy, transport=True)
+                if problem:
+                    errors.append(SetupError(origin, *problem))
+        return tuple(errors)
 
 
 def proxy_environment(env: Mapping[str, str]) -> ProxyEnvironment:
+    """Read an environment the way httpx does: variables, ``NO_PROXY`` and mount patterns."""
     effective = read_proxy_variables(env)
-    variables = tuple(_describe_variables(env, effective))
     no_proxy = tuple(_no_proxy_entries(effective.get("no", ("", ""))[0]))
     bypass_all = any(e.text == "*" for e in no_proxy)
-    patterns: list[_Pattern] = []
+    variables = tuple(_describe_variables(env, effective, bypass_all))
+    mounts: dict[str, tuple[str | None, str]] = {}
     if not bypass_all:
         for role in SCHEMES:
             if role in effective:
                 value, name = effective[role]
-                patterns.append(_Pattern.parse(f"{role}://", with_scheme(value), name))
+                mounts[f"{role}://"] = (with_scheme(value), name)
         for entry in no_proxy:
-            if entry.pattern is not None:
-                patterns.append(_Pattern.parse(entry.pattern, None, entry.text))
+            mounts[_mount_key(entry.text)] = (None, entry.text)
+    patterns: list[_Pattern] = []
+    for key, (proxy, origin) in mounts.items():
+        try:
+            patterns.append(_Pattern.parse(key, proxy, origin))
+        except (httpx.InvalidURL, ValueError):
+            continue  # reported by setup_errors(): httpx would not start at all
     patterns.sort(key=lambda p: p.priority)
-    return ProxyEnvironment(variables, effective, no_proxy, bypass_all, tuple(patterns))
+    return ProxyEnvironment(variables, effective, no_proxy, bypass_all, tuple(patterns), mounts)
+
+
+def proxy_problem(value: str) -> str | None:
+    """Why httpx refuses to create a client with this proxy value, in its own words."""
+    problem = _construct_proxy(with_scheme(value), transport=True)
+    return None if problem is None else f"{problem[0]}: {problem[1]}"
+
+
+def _construct_proxy(url: str, transport: bool) -> tuple[str, str] | None:
+    """The (exception, message) httpx raises building this proxy, or ``None``."""
+    try:
+        proxy = httpx.Proxy(url)
+        if transport:
+            # verify=False: only the proxy matters here, not the CA settings.
+            httpx.HTTPTransport(proxy=proxy, verify=False)
+    except ImportError as exc:
+        return type(exc).__name__, str(exc)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return type(exc).__name__, _safe_message(exc, url)
+    return None
+
+
+def _safe_message(exc: Exception, url: str) -> str:
+    """httpx's message, unless a parser cut the URL short and may show part of the password."""
+    password = url.partition("://")[2].rpartition("@")[0].partition(":")[2]
+    if password and isinstance(exc, httpx.InvalidURL):
+        return (
+            f"httpx cannot parse the proxy URL {mask_proxy(url)}: a character in the user name "
+            "or password (such as # ? / or @) is not percent-encoded"
+        )
+    message = mask_urls_in(str(exc))
+    return message.replace(password, _MASK) if password else message
 
 
 def _describe_variables(
-    env: Mapping[str, str], effective: Mapping[str, tuple[str, str]]
+    env: Mapping[str, str], effective: Mapping[str, tuple[str, str]], bypass_all: bool
 ) -> list[ProxyVariable]:
     result = []
     for name, value in sorted(env.items()):
@@ -183,77 +306,151 @@ def _describe_variables(
             continue
         role = name.lower()[:-6]
         winner = effective.get(role)
-        if role not in (*SCHEMES, "no"):
-            note, used = (
-                "httpx ignores this variable (only http, https, all and no are read)",
-                False,
-            )
-        elif winner is not None and winner[1] == name:
-            note, used = "used", True
-        elif winner is not None:
-            note, used = f"overridden by {winner[1]} (lowercase wins)", False
-        elif not value and name.endswith("_proxy"):
-            note, used = "empty: it cancels the uppercase variable too", False
-        elif not value:
-            note, used = "empty: ignored", False
-        else:
-            note, used = f"cancelled by an empty {role}_proxy", False
+        used = winner is not None and winner[1] == name and role in (*SCHEMES, "no")
+        note = _variable_note(
+            env, name, value=value, role=role, winner=winner, bypass_all=bypass_all
+        )
         result.append(ProxyVariable(name, value, role, used, note))
     return result
+
+
+def _variable_note(
+    env: Mapping[str, str],
+    name: str,
+    *,
+    value: str,
+    role: str,
+    winner: tuple[str, str] | None,
+    bypass_all: bool,
+) -> str:
+    lower = name.endswith("_proxy")
+    if role not in (*SCHEMES, "no"):
+        return "httpx ignores this variable (it reads only http, https, all and no)"
+    if winner is not None and winner[1] == name:
+        if bypass_all and role != "no":
+            return "read, but NO_PROXY='*' turns every proxy off"
+        return "used"
+    if winner is not None:
+        why = " (a lowercase name wins)" if winner[1].endswith("_proxy") and not lower else ""
+        return f"overridden by {winner[1]}{why}"
+    if not value:
+        others = [n for n, v in env.items() if n != name and v and n.lower() == f"{role}_proxy"]
+        if lower and others:
+            return f"empty, and an empty lowercase variable cancels {', '.join(sorted(others))}"
+        return "empty: ignored"
+    if role == "http" and "REQUEST_METHOD" in env and not lower:
+        return "ignored because REQUEST_METHOD is set (urllib's CGI protection)"
+    cancel = next((n for n, v in env.items() if n.lower() == f"{role}_proxy" and not v), role)
+    return f"cancelled by the empty {cancel} (an empty lowercase variable wins)"
+
+
+def _mount_key(raw: str) -> str:
+    """The mount key httpx makes of a ``NO_PROXY`` entry (``get_environment_proxies``)."""
+    if "://" in raw:
+        return raw
+    if _is_ip(raw, ipaddress.IPv4Address):
+        return f"all://{raw}"
+    if _is_ip(raw, ipaddress.IPv6Address):
+        return f"all://[{raw}]"
+    if raw.lower() == "localhost":
+        return f"all://{raw}"
+    return f"all://*{raw}"
 
 
 def _no_proxy_entries(text: str) -> list[NoProxyEntry]:
     entries = []
     for raw in (part.strip() for part in text.split(",")):
-        if not raw or raw == "*":
-            if raw:
-                entries.append(NoProxyEntry(raw, None, None, None))
-            continue
-        entries.append(_no_proxy_entry(raw))
+        if raw == "*":
+            entries.append(NoProxyEntry(raw, None, None, None, "turns every proxy off"))
+        elif raw:
+            entries.append(_no_proxy_entry(raw))
     return entries
 
 
 def _no_proxy_entry(raw: str) -> NoProxyEntry:
-    if "://" in raw:
-        pattern = raw
-    elif _is_ip(raw, ipaddress.IPv4Address):
-        pattern = f"all://{raw}"
-    elif _is_ip(raw, ipaddress.IPv6Address):
-        pattern = f"all://[{raw}]"
-    elif raw.lower() == "localhost":
-        pattern = f"all://{raw}"
-    else:
-        pattern = f"all://*{raw}"
+    pattern = _mount_key(raw)
     try:
         _Pattern.parse(pattern, None, raw)
     except (httpx.InvalidURL, ValueError) as exc:
-        return NoProxyEntry(raw, None, f"httpx cannot parse it and refuses to start: {exc}", None)
-    problem, suggestion = _no_proxy_problem(raw)
-    return NoProxyEntry(raw, pattern, problem, suggestion)
+        problem = f"httpx cannot parse it ({exc}), so every client fails at creation"
+        return NoProxyEntry(raw, None, problem, _repair(raw))
+    return NoProxyEntry(raw, pattern, *_judge(raw))
 
 
-def _no_proxy_problem(raw: str) -> tuple[str | None, str | None]:
+def _repair(raw: str) -> str | None:
+    inner = raw.strip("[]")
+    if inner != raw and _is_ip(inner, ipaddress.IPv6Address):
+        return inner
+    try:
+        return raw.encode("idna").decode("ascii") if not raw.isascii() else None
+    except UnicodeError:
+        return None
+
+
+def _judge(raw: str) -> tuple[str | None, str | None, str | None]:
+    """(problem, suggestion, note) for an entry httpx accepts."""
+    parts = [p for p in re.split(r"[\s;]+", raw) if p]
+    if len(parts) > 1:
+        return ("entries are separated by commas: this one matches nothing", ",".join(parts), None)
     if raw.startswith("*."):
-        return ("httpx does not understand '*.' globs: this entry matches nothing", raw[1:])
+        return ("httpx does not understand '*.' globs: this entry matches nothing", raw[1:], None)
     if raw.startswith("*"):
         return (
-            "httpx does not understand '*' inside a name: this entry matches nothing",
-            raw.lstrip("*"),
-        )
-    if "/" in raw and "://" not in raw:
-        return (
-            "httpx does not understand CIDR ranges: only the network address itself matches",
+            "httpx does not understand a leading '*': this entry matches nothing",
+            raw[1:],
             None,
         )
+    if "*" in raw:
+        return (
+            "httpx does not understand '*' inside a name: this entry matches nothing",
+            None,
+            None,
+        )
+    if "/" in raw and "://" not in raw:
+        network = raw.split("/", 1)[0]
+        problem = f"httpx does not understand CIDR ranges: only the address {network} matches"
+        return (problem, None, None)
+    if "://" in raw:
+        scheme, _, host = raw.partition("://")
+        return (None, None, f"only {scheme}:// URLs to exactly {host}, not its subdomains")
     host, sep, port = raw.rpartition(":")
     if sep and port.isdigit() and not _is_ip(raw, ipaddress.IPv6Address):
         if port in ("80", "443"):
-            return (
-                f"a default port never matches in httpx: URLs to {host} carry no explicit port",
-                host,
-            )
-        return (f"matches only URLs that name port {port} explicitly", None)
-    return None, None
+            problem = f"a default port never matches: httpx sees no port in URLs to {host}"
+            return (problem, host, None)
+        return (None, None, f"only URLs that name port {port} explicitly")
+    if raw.startswith("."):
+        return (None, None, f"subdomains of {raw[1:]} only, not {raw[1:]} itself")
+    return None, None, None
+
+
+def _meant_for(raw: str, url: httpx.URL) -> bool:
+    """Whether an entry reads, to a person (or to curl), as covering this URL."""
+    text = raw.strip().lower()
+    if "://" in text or text == "*":
+        return False
+    match = re.fullmatch(r"\[?(?P<name>[^\]]*?)\]?(?::(?P<port>\d+))?", text)
+    if match is None or _is_ip(text, ipaddress.IPv6Address):
+        name, port = text, None
+    else:
+        name, port = match["name"], match["port"]
+    if port is not None and int(port) != (url.port or (443 if url.scheme == "https" else 80)):
+        return False
+    try:
+        network = ipaddress.ip_network(name, strict=False)
+    except ValueError:
+        name = name.lstrip("*").lstrip(".")
+        return bool(name) and (url.host == name or url.host.endswith(f".{name}"))
+    try:
+        return ipaddress.ip_address(url.host) in network
+    except ValueError:
+        return False
+
+
+def _miss_reason(entry: NoProxyEntry) -> str:
+    if entry.problem:
+        return entry.problem
+    return entry.note or "httpx reads it differently"
 
 
 def _is_ip(text: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> bool:
@@ -262,15 +459,3 @@ def _is_ip(text: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Add
     except ValueError:
         return False
     return True
-
-
-def proxy_problem(value: str) -> str | None:
-    """Why httpx refuses to create a client with this proxy URL, in its own words."""
-    try:
-        proxy = httpx.Proxy(with_scheme(value))
-        httpx.HTTPTransport(proxy=proxy)
-    except ImportError as exc:
-        return f"ImportError: {exc}"
-    except (ValueError, httpx.InvalidURL) as exc:
-        return f"{type(exc).__name__}: {mask_urls_in(str(exc))}"
-    return None
