@@ -11,7 +11,7 @@ from syntask_doctor import settings as names
 from syntask_doctor.context import Context
 from syntask_doctor.model import Outcome, failed, passed, skipped, warned
 from syntask_doctor.registry import check
-from syntask_doctor.secrets import mask_key, mask_url
+from syntask_doctor.secrets import mask_key, mask_url, mask_urls_in
 from syntask_doctor.settings import Settings, Source, Value
 
 KEY_LENGTH = 40
@@ -206,16 +206,18 @@ def api_url(ctx: Context) -> Outcome:
         return _no_url(s, value)
     url = value.value
     diagnosis = urls.examine(url, s.cloud_api_url)
+    # A password in the URL is shown masked everywhere, the corrected URL included.
+    suggested = mask_url(diagnosis.suggested) if diagnosis.suggested else None
     details = [
-        f"SYNTASK_API_URL={mask_url(url)!r} (from {s.describe(value.source)})",
+        f"SYNTASK_API_URL={_masked_url(url)!r} (from {s.describe(value.source)})",
         *_hides(s, value),
     ]
     data: dict[str, Any] = {
-        "url": mask_url(url),
+        "url": _masked_url(url),
         "source": s.describe(value.source),
         "kind": diagnosis.kind,
         "problems": [p.code for p in diagnosis.problems],
-        "suggested": diagnosis.suggested,
+        "suggested": suggested,
     }
     if diagnosis.ids:
         data |= {"account_id": diagnosis.ids.account, "workspace_id": diagnosis.ids.workspace}
@@ -231,13 +233,13 @@ def api_url(ctx: Context) -> Outcome:
     blocking = [p for p in diagnosis.problems if p.blocking]
     first = (blocking or list(diagnosis.problems))[0]
     details += [f"also: SYNTASK_API_URL {p.text}" for p in diagnosis.problems if p is not first]
-    if diagnosis.suggested:
-        details.append(f"the API URL to use: {diagnosis.suggested}")
+    if suggested:
+        details.append(f"the API URL to use: {suggested}")
     report = failed if blocking else warned
     return report(
         f"SYNTASK_API_URL {first.text}",
         *details,
-        remedy=_url_fix(s, diagnosis, first),
+        remedy=_url_fix(s, diagnosis, first, suggested),
         **data,
     )
 
@@ -281,14 +283,21 @@ def _hides(s: Settings, value: Value) -> list[str]:
     secret = value.name in names.SECRET_SETTINGS
     return [
         f"it overrides {s.describe(src)}, which holds "
-        + ((mask_key(v) or "an empty value") if secret else repr(mask_url(v)))
+        + ((mask_key(v) or "an empty value") if secret else repr(_masked_url(v)))
         for src, v in value.shadowed
     ]
 
 
-def _url_fix(s: Settings, diagnosis: urls.Diagnosis, first: urls.Problem) -> str:
-    if diagnosis.suggested:
-        return names.how_to_set(s, names.API_URL, diagnosis.suggested)
+def _masked_url(text: str) -> str:
+    """A URL as written (quotes and all), its password hidden."""
+    return mask_urls_in(mask_url(text))
+
+
+def _url_fix(
+    s: Settings, diagnosis: urls.Diagnosis, first: urls.Problem, suggested: str | None
+) -> str:
+    if suggested:
+        return names.how_to_set(s, names.API_URL, suggested)
     if first.code == "plain-http":
         return "Serve the API over https (a TLS reverse proxy), or reach it through a tunnel"
     if first.code == "cloud-shape":

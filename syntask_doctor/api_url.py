@@ -189,12 +189,18 @@ def _wrapping(check: _Examiner) -> None:
     text = check.text
     clean = text.strip().strip("'\"").strip()
     if clean != text:
+        start = text.find(clean)
+        before, after = text[:start], text[start + len(clean) :]
+        wrapping = before + after
         what = [
-            *(["quotes"] if any(q in text for q in "'\"") else []),
-            *(["whitespace"] if text != text.strip() or clean != clean.strip() else []),
+            *(["quotes"] if any(q in wrapping for q in "'\"") else []),
+            *(["whitespace"] if any(c.isspace() for c in wrapping) else []),
         ]
-        shown = " and ".join(what) or "extra characters"
-        check.add("wrapped", f"has {shown} around it ({text!r})", fixed=clean)
+        # Show only the wrapping, never the URL: it may hold a password.
+        where = " and ".join(
+            f"{part!r} {side}" for part, side in ((before, "before"), (after, "after")) if part
+        )
+        check.add("wrapped", f"has {' and '.join(what)} around it ({where})", fixed=clean)
     junk = next((c for c in clean if c.isspace() or ord(c) < 32 or ord(c) == 127), None)
     if junk is not None:
         position = clean.index(junk) + 1
