@@ -31,6 +31,11 @@ NEW_KEY = (
     " `syntask cloud login --key <KEY>` (or set SYNTASK_API_KEY where the old one was set)"
 )
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+CLOUD_PREFIXES = ("pnu_", "pnb_")
+API_SHAPE = (
+    "Check SYNTASK_API_URL (see settings.api_url): it ends in /api (self-hosted)"
+    " or in /api/accounts/<A>/workspaces/<W> (Cloud)"
+)
 
 
 def _host_check(settings: Settings, url: str | None) -> tuple[str, ...]:
@@ -136,8 +141,7 @@ def _not_api(url: str, answer: Answer, data: dict[str, Any], details: list[str])
             f"HTML came back where the API answers JSON (HTTP {answer.status}{named}):"
             " this URL is not the Syntask API",
             *details,
-            remedy="Check SYNTASK_API_URL (see settings.api_url); a sign-in page means an"
-            " access gateway sits in the way",
+            remedy=f"{API_SHAPE}; a sign-in page means an access gateway sits in the way",
             **data,
         )
     return None
@@ -215,8 +219,7 @@ def _refused(
         return failed(
             f"HTTP {status} from the health endpoint: there is no Syntask API at this URL",
             *details,
-            remedy="Check the path of SYNTASK_API_URL: it ends in /api (self-hosted) or in"
-            " /api/accounts/<A>/workspaces/<W> (Cloud)",
+            remedy=API_SHAPE,
             **data,
         )
     if status == 429:
@@ -255,10 +258,13 @@ def auth(ctx: Context) -> Outcome:
         )
     except clients.ClientSetupError as exc:
         return failed(f"The login client cannot be created: {exc}")
-    origin = s.source_of(API_KEY)
-    origin = f"profile {s.profile!r}" if origin == "profile" else origin
+    origin = s.describe(s.source_of(API_KEY))
     shown = f"{mask_key(key)} (from {origin})"
     details = [f"GET {url} as `syntask cloud login` does ({route.shown})", f"key {shown}"]
+    if not key.strip().startswith(CLOUD_PREFIXES):
+        details.append(
+            "its prefix is not pnu_ (user) or pnb_ (service account): not a Syntask Cloud key"
+        )
     data: dict[str, Any] = {"url": url, "key": mask_key(key), "key_source": origin}
     if probe.answer is None or probe.error is not None:
         data.update(failed_layer=probe.failed_layer, cause=probe.cause)
