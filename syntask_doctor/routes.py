@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import httpx
 
 from syntask_doctor.api_url import is_loopback
-from syntask_doctor.secrets import mask_urls_in
+from syntask_doctor.secrets import mask_url, mask_urls_in
 
 SCHEMES = ("http", "https", "all")
 ALLOWED_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
@@ -29,20 +29,8 @@ _MASK = "****"
 
 
 def mask_proxy(value: str) -> str:
-    """A proxy value safe to show, with or without a scheme.
-
-    Everything between the user name and the last ``@`` is hidden, even when an unencoded
-    ``#``, ``/`` or ``?`` in the password would make a URL parser stop early.
-    """
-    scheme, sep, rest = value.partition("://")
-    if not sep:
-        scheme, rest = "", value
-    userinfo, at, host = rest.rpartition("@")
-    if not at:
-        return value
-    user, colon, _password = userinfo.partition(":")
-    shown = f"{user}:{_MASK}" if colon else user
-    return f"{scheme}{sep}{shown}@{host}"
+    """A proxy value safe to show, with or without a scheme."""
+    return mask_url(value)
 
 
 @dataclass(frozen=True)

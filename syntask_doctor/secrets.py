@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 KEY_PREFIXES = ("pnu_", "pnb_", "pcu_", "pcu")
 _MASK = "****"
@@ -32,19 +32,35 @@ def mask_key(key: str | None) -> str | None:
     return f"{prefix}{_MASK}{stripped[-4:]}"
 
 
+def _userinfo(value: str) -> tuple[str, str, str | None, str] | None:
+    """Split a URL, with or without scheme, at the last ``@``: (scheme://, user, password, rest).
+
+    The password is ``None`` when there is no ``:`` in the user information.
+
+    Cutting at the last ``@`` rather than parsing keeps an unencoded ``#``, ``/`` or ``?`` in a
+    password from ending the user information early and leaking the rest.
+    """
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return None
+    user, colon, password = userinfo.partition(":")
+    return f"{scheme}{sep}", user, password if colon else None, host
+
+
 def mask_url(url: str) -> str:
-    """Hide the password (and keep the user name) of a URL such as a proxy address."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return mask_urls_in(url)
-    if parts.password is None and "@" not in parts.netloc:
+    """Hide the password of a URL such as a proxy address, keeping the user name.
+
+    A user name alone is often a token (``http://TOKEN@proxy``), so it is hidden too.
+    """
+    parts = _userinfo(url)
+    if parts is None:
         return url
-    user, _, host = parts.netloc.rpartition("@")
-    name = user.split(":", 1)[0]
-    # A user name alone is often a token (``http://TOKEN@proxy``): hide it too.
-    shown = f"{name}:{_MASK}" if ":" in user else _MASK
-    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+    prefix, user, password, host = parts
+    shown = _MASK if password is None else f"{user}:{_MASK}"
+    return f"{prefix}{shown}@{host}"
 
 
 def mask_urls_in(text: str) -> str:
@@ -66,12 +82,12 @@ def secret_values(env: Mapping[str, str], extra: Iterable[str | None] = ()) -> s
 
 
 def _url_secrets(url: str) -> set[str]:
-    try:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        secret = parts.password or parts.username
-    except ValueError:
+    parts = _userinfo(url)
+    if parts is None:
         return set()
-    return {secret} if secret else set()
+    _, user, password, _ = parts
+    secrets = {password} if password is not None else {user}
+    return {s for s in secrets if s} | {unquote(s) for s in secrets if s}
 
 
 class Scrubber:

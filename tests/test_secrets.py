@@ -51,3 +51,10 @@ def test_the_scrub_removes_pem_private_keys() -> None:
     assert "MIIEow1234secret" not in cleaned
     assert cleaned.startswith("before -----BEGIN PRIVATE KEY-----")
     assert cleaned.endswith("after")
+
+
+def test_masking_survives_unencoded_characters_and_missing_schemes() -> None:
+    assert mask_url("http://alice:s3c#re/t@proxy:8080") == "http://alice:****@proxy:8080"
+    assert mask_url("alice:pw@proxy:8080") == "alice:****@proxy:8080"
+    env = {"HTTPS_PROXY": "http://a:p%40ss#x@h:1"}
+    assert {"p%40ss#x", "p@ss#x"} <= secret_values(env)
