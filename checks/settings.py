@@ -46,15 +46,18 @@ def profile(ctx: Context) -> Outcome:
         ],
         "unknown_keys": [key for key, _, _ in unknown],
     }
+    invalid = [
+        f"{name}={value!r} (from {where}) is not true or false: the client refuses to start"
+        for name, value, where in _invalid_booleans(s)
+    ]
     broken = [src for src in s.sources if src.state == "broken"]
     if broken:
-        return _broken(s, broken, details, data)
-    invalid = _invalid_booleans(s)
+        return _broken(s, broken, [*invalid, *details], data)
     if invalid:
-        name, value, where = invalid[0]
+        name = _invalid_booleans(s)[0][0]
         return failed(
-            f"{name}={value!r} (from {where}) is not true or false: the client refuses to start",
-            *(f"{n}={v!r} (from {w}) is not a boolean either" for n, v, w in invalid[1:]),
+            invalid[0],
+            *invalid[1:],
             *details,
             remedy=names.how_to_set(s, name, "false"),
             **data,
@@ -91,9 +94,11 @@ def profile(ctx: Context) -> Outcome:
 
 
 def _sources_report(s: Settings) -> list[str]:
+    unread = " (the profiles file, which may name another, is unreadable)"
+    unread = unread if s.sources[-1].state == "broken" and s.profile_origin == "default" else ""
     lines = [
         f"profiles file: {s.profiles_path} (from {s.profiles_path_origin})",
-        f"active profile: {s.profile!r} (chosen by {s.profile_origin})",
+        f"active profile: {s.profile!r} (chosen by {s.profile_origin}){unread}",
         f"working directory: {s.cwd}",
         "sources looked at, highest first:",
     ]
@@ -107,7 +112,7 @@ def _source_line(src: Source) -> str:
     if src.state == "absent":
         return f"{src.label}{where}: not present"
     if src.state == "broken":
-        return f"{src.label}{where}: unreadable: {src.error}"
+        return f"{src.label}{where}: unreadable (see above)"
     found = ", ".join(src.keys) if src.keys else "no settings"
     return f"{src.label}{where}: {found}"
 
@@ -249,6 +254,12 @@ def _no_url(s: Settings, value: Value) -> Outcome:
         s.describe(src.label) + (f" ({src.path})" if src.path else "") for src in s.sources
     )
     details = [f"looked for SYNTASK_API_URL in: {looked}, defaults (none)"]
+    details += [
+        f"{src.label} ({src.path}) could not be read, so a URL in it counts for nothing"
+        " (see settings.profile)"
+        for src in s.sources
+        if src.state == "broken"
+    ]
     key = s.values[names.API_KEY]
     if key.value:
         where = s.describe(key.source)

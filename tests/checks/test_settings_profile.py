@@ -290,3 +290,32 @@ def test_syntask_profiles_path_is_reported_as_the_origin(
     assert result.status is Status.PASS
     assert f"profiles file: {path} (from SYNTASK_PROFILES_PATH)" in result.outcome.details
     assert result.outcome.data["profiles_path_origin"] == "SYNTASK_PROFILES_PATH"
+
+
+def test_broken_profiles_file_still_lists_a_bad_boolean_elsewhere(clean_env: Path) -> None:
+    path = profiles_file("[profiles.default\n")
+    (clean_env / ".env").write_text("SYNTASK_API_TLS_INSECURE_SKIP_VERIFY=maybe\n")
+    result = profile_check()
+
+    assert result.status is Status.FAIL
+    assert result.outcome.summary.startswith(f"The profiles file {path} cannot be used")
+    assert (
+        "SYNTASK_API_TLS_INSECURE_SKIP_VERIFY='maybe' (from .env file) is not true or false:"
+        " the client refuses to start" in result.outcome.details
+    )
+    assert (
+        "active profile: 'default' (chosen by default) (the profiles file, which may name"
+        " another, is unreadable)" in result.outcome.details
+    )
+    assert f"  profile 'default' ({path}): unreadable (see above)" in result.outcome.details
+
+
+def test_broken_profiles_file_is_named_by_the_url_check(clean_env: Path) -> None:
+    path = profiles_file("[profiles.default]\nSYNTASK_API_URL = http://x\n")
+    result = run_checks("settings.api_url")["settings.api_url"]
+
+    assert result.status is Status.WARN
+    assert (
+        f"profile 'default' ({path}) could not be read, so a URL in it counts for nothing"
+        " (see settings.profile)" in result.outcome.details
+    )
