@@ -339,9 +339,10 @@ def _syntask_toml(
     flat = {k: v for k, v in document.items() if not k.upper().startswith("SYNTASK_")}
     notes = tuple(
         f"{path} has a top-level {key}, which the client does not read: syntask.toml uses"
-        " nested tables, write it as [{0}] {1} = ...".format(*toml_nesting(key))
+        f" nested tables, write it as [{table}] {name} = ..."
         for key in document
         if key.upper().startswith("SYNTASK_")
+        for table, name in [toml_nesting(key)]
     )
     return _flatten(flat), notes
 

@@ -226,8 +226,10 @@ def test_syntask_toml_nested_tables_become_setting_names(tmp_path: Path) -> None
 
 
 def test_syntask_toml_top_level_name_is_not_read_and_noted(tmp_path: Path) -> None:
-    (tmp_path / "syntask.toml").write_text('SYNTASK_API_URL = "https://t/api"\n')
-    settings = resolve(env={"SYNTASK_HOME": str(tmp_path)}, cwd=tmp_path)
+    work = tmp_path / "{braces}"  # a path that str.format would choke on
+    work.mkdir()
+    (work / "syntask.toml").write_text('SYNTASK_API_URL = "https://t/api"\n')
+    settings = resolve(env={"SYNTASK_HOME": str(tmp_path)}, cwd=work)
 
     assert settings.api_url is None
     (note,) = source(settings, "syntask.toml").notes
