@@ -20,7 +20,7 @@ from syntask_doctor.context import Context
 from syntask_doctor.guard import refuse_key
 from syntask_doctor.hosts import hosts_for
 from syntask_doctor.model import Outcome, failed, passed, skipped, warned
-from syntask_doctor.probe import Answer, fetch
+from syntask_doctor.probe import Answer, fetch, limits
 from syntask_doctor.registry import Check, provider
 from syntask_doctor.routes import Route
 from syntask_doctor.secrets import mask_key, mask_urls_in
@@ -59,11 +59,6 @@ def api_checks(settings: Settings) -> Iterable[Check]:
 def _is_cloud(ctx: Context) -> bool:
     url = ctx.settings.api_url
     return url is not None and urls.is_cloud(url.strip(), ctx.settings.cloud_api_url)
-
-
-def _budget(ctx: Context) -> tuple[float, float]:
-    timeout = ctx.step_timeout()
-    return timeout, max(0.1, min(3 * timeout, ctx.remaining()))
 
 
 def _auth_headers(
@@ -152,7 +147,7 @@ def reach(ctx: Context) -> Outcome:
     if not api_url or urls.host_of(api_url) is None:
         return skipped("No usable API URL to probe (see settings.api_url)")
     url = api_url.rstrip("/") + "/health"
-    timeout, budget = _budget(ctx)
+    timeout, budget = limits(ctx.step_timeout(), ctx.remaining())
     route = ctx.proxies.route(url)
     verified = not trust.verification_disabled(ctx.settings)
     headers, note = _auth_headers(ctx, url, route, verified)
@@ -240,7 +235,7 @@ def auth(ctx: Context) -> Outcome:
     if not key or not key.strip():
         return skipped("No API key to check (see settings.api_key)")
     url = s.cloud_api_url.rstrip("/") + "/me/workspaces"
-    timeout, budget = _budget(ctx)
+    timeout, budget = limits(ctx.step_timeout(), ctx.remaining())
     route = ctx.proxies.route(url)
     # The login client ignores SYNTASK_API_TLS_INSECURE_SKIP_VERIFY: it always verifies.
     headers, note = _auth_headers(ctx, url, route, verified=True)

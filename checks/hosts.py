@@ -15,7 +15,7 @@ from syntask_doctor import clients, trust
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host, hosts_for
 from syntask_doctor.model import Outcome, failed, passed, warned
-from syntask_doctor.probe import Probe, fetch
+from syntask_doctor.probe import Probe, fetch, limits
 from syntask_doctor.registry import Check, provider
 from syntask_doctor.routes import Route
 from syntask_doctor.secrets import mask_url
@@ -35,12 +35,6 @@ def _runner(host: Host) -> Callable[[Context], Outcome]:
         return check_host(ctx, host)
 
     return run
-
-
-def probe_budget(ctx: Context) -> tuple[float, float]:
-    """The per-step timeout and the whole probe's budget, both inside the run's deadline."""
-    timeout = ctx.step_timeout()
-    return timeout, max(0.1, min(3 * timeout, ctx.remaining()))
 
 
 def layers_data(probe: Probe) -> list[dict[str, object]]:
@@ -67,7 +61,7 @@ def layers_lines(probe: Probe) -> list[str]:
 
 def check_host(ctx: Context, host: Host) -> Outcome:
     route = ctx.proxies.route(host.url)
-    timeout, budget = probe_budget(ctx)
+    timeout, budget = limits(ctx.step_timeout(), ctx.remaining())
     try:
         probe = fetch(
             lambda: clients.workspace_client(ctx.settings, timeout),

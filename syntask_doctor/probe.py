@@ -87,6 +87,11 @@ class Probe:
         return sum(layer.seconds for layer in self.layers)
 
 
+def limits(step_timeout: float, remaining: float) -> tuple[float, float]:
+    """The per-step timeout and the whole probe's budget (three steps), inside what is left."""
+    return step_timeout, max(0.1, min(3 * step_timeout, remaining))
+
+
 class ResolveTimeoutError(Exception):
     """``getaddrinfo`` did not return in time."""
 
