@@ -295,19 +295,10 @@ def _ignored_findings(ctx: Context, workspace: CaSource, login: CaSource) -> lis
 
 
 def _insecure_findings(s: names.Settings) -> list[_Finding]:
+    # A value that is not a boolean at all is settings.profile's finding, not a trust one.
     raw = s.get(names.TLS_INSECURE)
-    flag = names.parse_bool(raw)
     origin = s.source_of(names.TLS_INSECURE)
-    if flag is None:
-        return [
-            _Finding(
-                True,
-                f"{names.TLS_INSECURE}={raw!r} (from {origin}) is not a boolean: the client's "
-                "settings refuse it and no Syntask command starts",
-                f"Set {names.TLS_INSECURE} to false (or remove it)",
-            )
-        ]
-    if not flag:
+    if names.parse_bool(raw) is not True:
         return []
     return [
         _Finding(

@@ -6,7 +6,7 @@ import io
 import shutil
 from itertools import groupby
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -19,6 +19,7 @@ STYLES = {
     Status.SKIP: ("- skip", "dim"),
     Status.ERROR: ("‼ error", "bold magenta"),
 }
+INDENT = " " * 9
 FAMILIES = {"settings": "Settings", "proxy": "Proxy", "tls": "Trust", "host": "Hosts", "api": "API"}
 VERDICTS = {
     Status.PASS: "All checks passed",
@@ -43,50 +44,42 @@ def render(report: Report, *, color: bool = True, verbose: bool = False) -> str:
             (f"syntask-doctor {report.doctor_version}", "bold"), "  ", (report.generated_at, "dim")
         )
     )
-    console.print(_settings_table(report))
+    console.print(Text(f"Settings (profile {report.profile!r})", style="bold"))
+    for setting in report.settings:
+        value = "(unset)" if setting.value is None else repr(setting.value)
+        # Values and fixes are never wrapped, so that they can be copied whole.
+        console.print(
+            Text.assemble(
+                "  ", (setting.name, "cyan"), f" = {value}  ", (f"(from {setting.source})", "dim")
+            ),
+            soft_wrap=True,
+        )
     for family, results in groupby(report.results, key=lambda r: r.family):
         console.print()
         console.print(Text(FAMILIES.get(family, family.capitalize()), style="bold underline"))
-        table = Table.grid(padding=(0, 1))
-        table.add_column(width=8, no_wrap=True)
-        table.add_column(ratio=1, overflow="fold")
         for result in results:
-            label, style = STYLES[result.status]
-            table.add_row(Text(label, style=style), _body(result, verbose))
-        console.print(table)
+            _print_result(console, result, verbose)
     console.print()
     console.print(_verdict(report))
     text = console.export_text(styles=color)
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-def _settings_table(report: Report) -> Table:
-    table = Table(
-        title=f"Settings (profile {report.profile!r})",
-        title_justify="left",
-        box=None,
-        pad_edge=False,
-    )
-    table.add_column("setting", style="cyan", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    table.add_column("from", style="dim")
-    for setting in report.settings:
-        table.add_row(
-            setting.name,
-            "(unset)" if setting.value is None else repr(setting.value),
-            setting.source,
-        )
-    return table
-
-
-def _body(result: Result, verbose: bool) -> RenderableType:
+def _print_result(console: Console, result: Result, verbose: bool) -> None:
+    label, style = STYLES[result.status]
     outcome = result.outcome
-    parts: list[RenderableType] = [Text.assemble((result.check_id, "bold"), "  ", outcome.summary)]
+    row = Table.grid(padding=(0, 1))
+    row.add_column(width=len(INDENT) - 1, no_wrap=True)
+    row.add_column(ratio=1)
+    row.add_row(
+        Text(label, style=style), Text.assemble((result.check_id, "bold"), "  ", outcome.summary)
+    )
+    console.print(row)
     if verbose or result.status in (Status.FAIL, Status.WARN, Status.ERROR):
-        parts.extend(Text(line, style="dim") for line in outcome.details)
+        for line in outcome.details:
+            console.print(Text(INDENT + line, style="dim"), soft_wrap=True)
     if outcome.remedy:
-        parts.append(Text.assemble(("fix: ", "bold"), outcome.remedy))
-    return Group(*parts)
+        console.print(Text.assemble(INDENT, ("fix: ", "bold"), outcome.remedy), soft_wrap=True)
 
 
 def _verdict(report: Report) -> Text:

@@ -80,9 +80,7 @@ def setting_views(settings: Settings) -> tuple[SettingView, ...]:
     for name in names.RELEVANT:
         value = settings.get(name)
         shown = mask_key(value) if name in names.SECRET_SETTINGS else value
-        source = settings.source_of(name)
-        if source == "profile":
-            source = f"profile {settings.profile!r}"
+        source = settings.describe(settings.source_of(name))
         views.append(SettingView(name, shown, source))
     return tuple(views)
 

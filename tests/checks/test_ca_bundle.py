@@ -309,9 +309,11 @@ def test_broken_workspace_file_is_a_warning_while_verification_is_off(
 
 
 @pytest.mark.parametrize("value", ["maybe", "ture", "2"])
-def test_garbage_insecure_value_fails(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_garbage_insecure_value_is_reported_once_by_the_settings_check(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(INSECURE, value)
-    result = ca_check()
-    assert result.status is Status.FAIL
-    assert result.outcome.summary.startswith(f"{INSECURE}={value!r} (from env) is not a boolean")
-    assert result.outcome.remedy == f"Set {INSECURE} to false (or remove it)"
+    results = run_checks("tls.ca_bundle", "settings.profile")
+    assert results["tls.ca_bundle"].status is Status.PASS
+    assert results["settings.profile"].status is Status.FAIL
+    assert INSECURE in results["settings.profile"].outcome.summary
