@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -49,3 +51,44 @@ def test_namespaces_are_removed_when_the_internet_closes(
 
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert not names & {line.split()[0] for line in listed.stdout.splitlines() if line}
+
+
+def test_ocsp_responder_named_in_the_served_certificate_answers_good_then_revoked(
+    internet: Internet,
+) -> None:
+    """Server side of the OCSP scenario, checked with openssl on the client (no doctor check
+    reads OCSP yet): the leaf names the responder, which answers for it."""
+    root = internet.workdir / "root.pem"
+    root.write_bytes(internet.pki.root.cert_pem.bytes())
+    script = (
+        "openssl s_client -connect api.syntask.cloud:443 -servername api.syntask.cloud"
+        " </dev/null 2>/dev/null | openssl x509 > leaf.pem"
+        ' && url="$(openssl x509 -in leaf.pem -noout -ocsp_uri)" && echo "$url"'
+        f' && openssl ocsp -issuer {root} -cert leaf.pem -CAfile {root} -url "$url" -no_nonce'
+    )
+
+    def status() -> str:
+        done = internet.run(["sh", "-c", script], internet.user_env(), 20)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    first = status()
+    internet.revoke_certificate("api.syntask.cloud")
+    second = status()
+
+    assert first.startswith("http://ocsp.pki.goog/"), first
+    assert "leaf.pem: good" in first, first
+    assert "leaf.pem: revoked" in second, second
+
+
+def test_clock_skew_moves_the_date_header_of_every_host(internet: Internet) -> None:
+    """Server side of the clock-skew scenario (no doctor check reads the Date header yet)."""
+    internet.skew_clock(3600)
+    bundle = internet.pki.public_bundle
+    script = f"curl -sI --cacert {bundle} https://app.syntask.cloud/ | sed -n 's/^Date: //p'"
+
+    done = internet.run(["sh", "-c", script], internet.user_env(), 20)
+
+    served = email.utils.parsedate_to_datetime(done.stdout.strip())
+    offset = (served - datetime.datetime.now(datetime.UTC)).total_seconds()
+    assert 3500 < offset < 3700, (done.stdout, done.stderr)

@@ -28,7 +28,7 @@ from simnet.links import DelayLink, Link, VethLink
 from simnet.namespaces import Namespace, remove_stale
 from simnet.pki import Pki
 from simnet.proxy import Proxy
-from simnet.web import WebServer, cloud_api, site, workspace_item
+from simnet.web import WebServer, cloud_api, site, with_ocsp, workspace_item
 
 CLIENT, GATEWAY = "10.10.0.2", "10.10.0.1"
 CORP_UPLINK, NET_UPLINK = "10.20.0.1", "10.20.0.2"
@@ -138,13 +138,19 @@ class Internet:
         self.net.ip("route", "add", CLIENT, "via", CORP_UPLINK)
 
         self.addresses: dict[str, str] = {}
+        self.revoked: set[int] = set()
+        """Serial numbers the OCSP responder reports revoked."""
         self.web: dict[str, WebServer] = {}
         workspaces = [workspace_item(ACCOUNT, WORKSPACE)]
         for index, host in enumerate(HOSTS):
             address = f"198.18.0.{10 + index}"
             self.net.ip("addr", "add", f"{address}/32", "dev", "lo")
             self.addresses[host] = address
-            app = cloud_api(KEY, workspaces) if host == "api.syntask.cloud" else site(host)
+            app = site(host)
+            if host == "api.syntask.cloud":
+                app = cloud_api(KEY, workspaces)
+            elif host == "ocsp.pki.goog":
+                app = with_ocsp(app, lambda request: self.pki.issuer.respond(request, self.revoked))
             tls = None if host in PLAIN_HTTP else self.pki.server_context(host)
             self.web[host] = WebServer(self.net, address, 80 if tls is None else 443, app, tls)
             self._servers.append(self.web[host])
@@ -197,6 +203,15 @@ class Internet:
 
     def expire_certificate(self, host: str) -> None:
         self.web[host].tls = self.pki.server_context(host, expired=True)
+
+    def revoke_certificate(self, host: str) -> None:
+        """The OCSP responder named in the host's certificate answers ``revoked``."""
+        self.revoked.add(self.pki.serial(host))
+
+    def skew_clock(self, seconds: float) -> None:
+        """Every public host's ``Date`` header runs ``seconds`` ahead of this machine."""
+        for server in self.web.values():
+            server.clock_offset = seconds
 
     def forget_public_names(self) -> None:
         """The corporate DNS server stops resolving public names (NXDOMAIN)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 import certifi
 import trustme
 
+from simnet.ocsp import Issuer, Leaf
+
 
 class Pki:
     """The run's roots, the leaf certificates they sign, and the CA bundles built from them."""
@@ -31,25 +33,35 @@ class Pki:
             self.public_bundle.read_bytes() + self.inspection.cert_pem.bytes()
         )
         self._contexts: dict[tuple[str, str], ssl.SSLContext] = {}
+        self.issuer = Issuer(self.root)
+        self.leaves: dict[tuple[str, str], Leaf] = {}
 
     def server_context(self, host: str, *, expired: bool = False) -> ssl.SSLContext:
-        """A TLS server context for ``host`` with a leaf from the public root."""
+        """A TLS server context for ``host`` with a leaf from the public root, whose
+        Authority Information Access names the simulated OCSP responder."""
         kind = "expired" if expired else "valid"
         if (host, kind) not in self._contexts:
             now = datetime.datetime.now(datetime.UTC)
-            leaf = (
-                self.root.issue_cert(
-                    host,
-                    not_before=now - datetime.timedelta(days=90),
-                    not_after=now - datetime.timedelta(days=1),
-                )
+            start, end = (
+                (now - datetime.timedelta(days=90), now - datetime.timedelta(days=1))
                 if expired
-                else self.root.issue_cert(host)
+                else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=90))
             )
+            leaf = self.issuer.issue(host, start, end)
+            self.leaves[host, kind] = leaf
+            chain = self.directory / f"{host}-{kind}.pem"
+            key = self.directory / f"{host}-{kind}.key"
+            chain.write_bytes(leaf.chain_pem())
+            key.write_bytes(leaf.key_pem())
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            leaf.configure_cert(context)
+            context.load_cert_chain(chain, key)
             self._contexts[host, kind] = context
         return self._contexts[host, kind]
+
+    def serial(self, host: str) -> int:
+        """The serial number of the valid leaf that ``host`` serves."""
+        self.server_context(host)
+        return self.leaves[host, "valid"].certificate.serial_number
 
     def inspection_context(self, host: str) -> ssl.SSLContext:
         """What an inspecting proxy shows for ``host``: a leaf re-signed by the corporate root,

@@ -26,6 +26,7 @@ class Request:
     path: str
     headers: Mapping[str, str]
     """Lower-case names."""
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -71,16 +72,16 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
 
     def do_GET(self) -> None:
-        self._respond()
+        self._respond(b"")
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
-        self.rfile.read(length)
-        self._respond()
+        self._respond(self.rfile.read(min(length, 1 << 20)))
 
-    def _respond(self) -> None:
+    def _respond(self, body: bytes) -> None:
         owner = self.server.owner
-        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(self.command, self.path, headers, body)
         owner.requests.append(request)
         response = owner.app(request)
         self.send_response(response.status)
@@ -128,6 +129,15 @@ def site(title: str) -> App:
 
     def app(_request: Request) -> Response:
         return Response(200, page.encode())
+
+    return app
+
+
+def with_ocsp(page: App, respond: Callable[[Request], Response | None]) -> App:
+    """An OCSP responder's host: OCSP answers to OCSP requests, ``page`` to the rest."""
+
+    def app(request: Request) -> Response:
+        return respond(request) or page(request)
 
     return app
 
