@@ -7,12 +7,11 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import trustme
+from local_servers import Handler, black_hole, closed_port, raw_server, read_head
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
 
@@ -21,8 +20,6 @@ from syntask_doctor.guard import refuse_key
 from syntask_doctor.probe import BODY_LIMIT, Probe, fetch
 from syntask_doctor.routes import proxy_environment
 from syntask_doctor.settings import resolve
-
-Handler = Callable[[socket.socket, threading.Event], None]
 
 
 def probe(
@@ -46,99 +43,6 @@ def probe(
 
 def names(result: Probe) -> list[tuple[str, bool]]:
     return [(layer.name, layer.ok) for layer in result.layers]
-
-
-class RawServer:
-    """A loopback TCP server whose connections run ``handler``: servers that hang or lie."""
-
-    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
-        self.handler = handler
-        self.tls = tls
-        self.stop = threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
-
-    def _run(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                if self.tls is not None:
-                    conn = self.tls.wrap_socket(conn, server_side=True)
-                self.handler(conn, self.stop)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.stop.set()
-        self.listener.close()
-
-
-@contextmanager
-def raw_server(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[RawServer]:
-    server = RawServer(handler, tls)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def read_head(conn: socket.socket) -> bytes:
-    conn.settimeout(5)
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        head += chunk
-    return head
-
-
-@contextmanager
-def black_hole() -> Iterator[int]:
-    """A loopback port that drops connection attempts: a listener whose queue is full.
-
-    Linux drops a SYN when the listener's accept queue is full (``listen(0)``, never
-    accepted), so a new connection gets no answer at all, as with a firewall that drops
-    packets. This is the TCP layer timing out for real, with no traffic off this machine.
-    """
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    held: list[socket.socket] = []
-    try:
-        for _ in range(32):
-            attempt = socket.socket()
-            attempt.settimeout(0.3)
-            try:
-                attempt.connect(("127.0.0.1", port))
-            except TimeoutError:
-                attempt.close()
-                break
-            held.append(attempt)
-        else:
-            pytest.skip("this kernel accepts every connection even with a full queue")
-        yield port
-    finally:
-        for sock in held:
-            sock.close()
-        listener.close()
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 @pytest.fixture

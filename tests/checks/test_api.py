@@ -20,9 +20,9 @@ from conftest import (
     run_checks,
     workspace_item,
 )
+from local_servers import closed_port, raw_server, read_head
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
-from test_probe import closed_port, raw_server, read_head
 
 from syntask_doctor import registry
 from syntask_doctor.context import Context

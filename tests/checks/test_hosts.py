@@ -10,9 +10,9 @@ from typing import Any
 import certifi
 import pytest
 from conftest import ACCOUNT, WORKSPACE, FakeCloud, doctor, run_checks, workspace_item
+from local_servers import black_hole, closed_port
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
-from test_probe import black_hole, closed_port
 
 from syntask_doctor.hosts import ALLOW_LIST, hosts_for
 from syntask_doctor.model import Result, Status
