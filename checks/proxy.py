@@ -12,10 +12,10 @@ from syntask_doctor.api_url import is_loopback
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host
 from syntask_doctor.model import Outcome, failed, passed, warned
+from syntask_doctor.no_proxy import NoProxyEntry
 from syntask_doctor.registry import check
 from syntask_doctor.routes import (
     HTTPX_VERSION,
-    NoProxyEntry,
     ProxyEnvironment,
     Route,
     SetupError,

@@ -9,7 +9,6 @@ decision, environment by environment.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import sys
 import urllib.request
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from syntask_doctor.api_url import is_loopback
+from syntask_doctor.no_proxy import NoProxyEntry, entries, meant_for, miss_reason, mount_key
 from syntask_doctor.secrets import mask_url, mask_urls_in
 
 SCHEMES = ("http", "https", "all")
@@ -43,22 +43,6 @@ class ProxyVariable:
     """``http``, ``https``, ``all`` or ``no``; anything else httpx ignores."""
     used: bool
     note: str
-
-
-@dataclass(frozen=True)
-class NoProxyEntry:
-    """One comma-separated entry of ``NO_PROXY`` and what httpx makes of it."""
-
-    text: str
-    pattern: str | None
-    """The mount pattern httpx makes of it; ``None`` for ``*`` and for entries that break
-    client creation."""
-    problem: str | None
-    """Why it does not do what its author most likely meant."""
-    suggestion: str | None
-    """The entry to write instead, when there is one."""
-    note: str | None = None
-    """What it matches, when that is narrower than people expect but probably intended."""
 
 
 @dataclass(frozen=True)
@@ -192,9 +176,9 @@ class ProxyEnvironment:
             reason = f"{pattern.origin} applies because no {target.scheme}_proxy variable is set"
         else:
             reason = f"{pattern.origin} applies to {role}:// URLs and no NO_PROXY entry matches"
-        missed = tuple(e for e in self.no_proxy if _meant_for(e.text, target))
+        missed = tuple(e for e in self.no_proxy if meant_for(e.text, target))
         for entry in missed:
-            reason += f"; NO_PROXY entry {entry.text!r} does not match: {_miss_reason(entry)}"
+            reason += f"; NO_PROXY entry {entry.text!r} does not match: {miss_reason(entry)}"
         if is_loopback(target.host) and not is_loopback(httpx.URL(proxy).host):
             reason += "; httpx never bypasses loopback by itself: list it in NO_PROXY"
         return Route(url, proxy, pattern.origin, reason, missed)
@@ -232,7 +216,7 @@ class ProxyEnvironment:
 def proxy_environment(env: Mapping[str, str]) -> ProxyEnvironment:
     """Read an environment the way httpx does: variables, ``NO_PROXY`` and mount patterns."""
     effective = read_proxy_variables(env)
-    no_proxy = tuple(_no_proxy_entries(effective.get("no", ("", ""))[0]))
+    no_proxy = tuple(entries(effective.get("no", ("", ""))[0]))
     bypass_all = any(e.text == "*" for e in no_proxy)
     variables = tuple(_describe_variables(env, effective, bypass_all))
     mounts: dict[str, tuple[str | None, str]] = {}
@@ -242,7 +226,7 @@ def proxy_environment(env: Mapping[str, str]) -> ProxyEnvironment:
                 value, name = effective[role]
                 mounts[f"{role}://"] = (with_scheme(value), name)
         for entry in no_proxy:
-            mounts[_mount_key(entry.text)] = (None, entry.text)
+            mounts[mount_key(entry.text)] = (None, entry.text)
     patterns: list[_Pattern] = []
     for key, (proxy, origin) in mounts.items():
         try:
@@ -330,120 +314,3 @@ def _variable_note(
         return "ignored because REQUEST_METHOD is set (urllib's CGI protection)"
     cancel = next((n for n, v in env.items() if n.lower() == f"{role}_proxy" and not v), role)
     return f"cancelled by the empty {cancel} (an empty lowercase variable wins)"
-
-
-def _mount_key(raw: str) -> str:
-    """The mount key httpx makes of a ``NO_PROXY`` entry (``get_environment_proxies``)."""
-    if "://" in raw:
-        return raw
-    if _is_ip(raw, ipaddress.IPv4Address):
-        return f"all://{raw}"
-    if _is_ip(raw, ipaddress.IPv6Address):
-        return f"all://[{raw}]"
-    if raw.lower() == "localhost":
-        return f"all://{raw}"
-    return f"all://*{raw}"
-
-
-def _no_proxy_entries(text: str) -> list[NoProxyEntry]:
-    entries = []
-    for raw in (part.strip() for part in text.split(",")):
-        if raw == "*":
-            entries.append(NoProxyEntry(raw, None, None, None, "turns every proxy off"))
-        elif raw:
-            entries.append(_no_proxy_entry(raw))
-    return entries
-
-
-def _no_proxy_entry(raw: str) -> NoProxyEntry:
-    pattern = _mount_key(raw)
-    try:
-        _Pattern.parse(pattern, None, raw)
-    except (httpx.InvalidURL, ValueError) as exc:
-        problem = f"httpx cannot parse it ({exc}), so every client fails at creation"
-        return NoProxyEntry(raw, None, problem, _repair(raw))
-    return NoProxyEntry(raw, pattern, *_judge(raw))
-
-
-def _repair(raw: str) -> str | None:
-    inner = raw.strip("[]")
-    if inner != raw and _is_ip(inner, ipaddress.IPv6Address):
-        return inner
-    try:
-        return raw.encode("idna").decode("ascii") if not raw.isascii() else None
-    except UnicodeError:
-        return None
-
-
-def _judge(raw: str) -> tuple[str | None, str | None, str | None]:
-    """(problem, suggestion, note) for an entry httpx accepts."""
-    parts = [p for p in re.split(r"[\s;]+", raw) if p]
-    if len(parts) > 1:
-        return ("entries are separated by commas: this one matches nothing", ",".join(parts), None)
-    if raw.startswith("*."):
-        return ("httpx does not understand '*.' globs: this entry matches nothing", raw[1:], None)
-    if raw.startswith("*"):
-        return (
-            "httpx does not understand a leading '*': this entry matches nothing",
-            raw[1:],
-            None,
-        )
-    if "*" in raw:
-        return (
-            "httpx does not understand '*' inside a name: this entry matches nothing",
-            None,
-            None,
-        )
-    if "/" in raw and "://" not in raw:
-        network = raw.split("/", 1)[0]
-        problem = f"httpx does not understand CIDR ranges: only the address {network} matches"
-        return (problem, None, None)
-    if "://" in raw:
-        scheme, _, host = raw.partition("://")
-        return (None, None, f"only {scheme}:// URLs to exactly {host}, not its subdomains")
-    host, sep, port = raw.rpartition(":")
-    if sep and port.isdigit() and not _is_ip(raw, ipaddress.IPv6Address):
-        if port in ("80", "443"):
-            problem = f"a default port never matches: httpx sees no port in URLs to {host}"
-            return (problem, host, None)
-        return (None, None, f"only URLs that name port {port} explicitly")
-    if raw.startswith("."):
-        return (None, None, f"subdomains of {raw[1:]} only, not {raw[1:]} itself")
-    return None, None, None
-
-
-def _meant_for(raw: str, url: httpx.URL) -> bool:
-    """Whether an entry reads, to a person (or to curl), as covering this URL."""
-    text = raw.strip().lower()
-    if "://" in text or text == "*":
-        return False
-    match = re.fullmatch(r"\[?(?P<name>[^\]]*?)\]?(?::(?P<port>\d+))?", text)
-    if match is None or _is_ip(text, ipaddress.IPv6Address):
-        name, port = text, None
-    else:
-        name, port = match["name"], match["port"]
-    if port is not None and int(port) != (url.port or (443 if url.scheme == "https" else 80)):
-        return False
-    try:
-        network = ipaddress.ip_network(name, strict=False)
-    except ValueError:
-        name = name.lstrip("*").lstrip(".")
-        return bool(name) and (url.host == name or url.host.endswith(f".{name}"))
-    try:
-        return ipaddress.ip_address(url.host) in network
-    except ValueError:
-        return False
-
-
-def _miss_reason(entry: NoProxyEntry) -> str:
-    if entry.problem:
-        return entry.problem
-    return entry.note or "httpx reads it differently"
-
-
-def _is_ip(text: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> bool:
-    try:
-        kind(text.split("/", maxsplit=1)[0])
-    except ValueError:
-        return False
-    return True
