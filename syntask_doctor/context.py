@@ -9,6 +9,7 @@ from functools import cached_property
 
 from syntask_doctor.hosts import Host, hosts_for
 from syntask_doctor.model import Result
+from syntask_doctor.probe import Resolver, resolve
 from syntask_doctor.routes import ProxyEnvironment, proxy_environment
 from syntask_doctor.settings import Settings
 
@@ -24,6 +25,11 @@ class Context:
     """``time.monotonic()`` value by which the whole run must end."""
     offline: bool = False
     results: dict[str, Result] = field(default_factory=dict)
+    nameservers: tuple[str, ...] | None = None
+    """DNS servers the DNS checks ask (``address`` or ``address:port``); ``None``: the
+    system's own, from ``/etc/resolv.conf``."""
+    system_resolver: Resolver = resolve
+    """``getaddrinfo`` as the client calls it (it honours ``/etc/hosts``)."""
 
     @property
     def env(self) -> Mapping[str, str]:

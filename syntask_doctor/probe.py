@@ -12,37 +12,25 @@ cannot hold a check past its deadline.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from syntask_doctor.explain import cause, describe, dns_error, proxy_refusal
+from syntask_doctor.explain import cause, dns_error, proxy_refusal
 from syntask_doctor.routes import Route
 from syntask_doctor.secrets import mask_urls_in
+from syntask_doctor.trace import LAYERS, Layer, Recorder
+
+__all__ = ["BODY_LIMIT", "LAYERS", "Answer", "Layer", "Probe", "Resolver", "fetch", "resolve"]
 
 BODY_LIMIT = 64 * 1024
 """Bytes of a body the doctor reads; the rest is left unread (endless bodies end here)."""
-
-LAYERS = ("dns", "tcp", "proxy-tls", "proxy", "tls", "http")
-"""Layers in the order a connection goes through them; ``client`` when none was reached."""
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One step of reaching a server, one of ``LAYERS``, with its time and result."""
-
-    name: str
-    ok: bool
-    seconds: float
-    detail: str = ""
-    """The addresses found (``dns``) or, for a failed layer, what went wrong."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +80,10 @@ def limits(step_timeout: float, remaining: float) -> tuple[float, float]:
     return step_timeout, max(0.1, min(3 * step_timeout, remaining))
 
 
+Resolver = Callable[[str, int, float], tuple[str, ...]]
+"""The system resolver's seam: (host, port, timeout) to addresses in the order tried."""
+
+
 class ResolveTimeoutError(Exception):
     """``getaddrinfo`` did not return in time."""
 
@@ -120,125 +112,6 @@ def resolve(host: str, port: int, timeout: float) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(info[4][0]) for info in found))
 
 
-class _Recorder:
-    """Collects httpcore trace events into layers, and holds the sockets for the watchdog."""
-
-    def __init__(self, proxied_tls: bool) -> None:
-        self.proxied_tls = proxied_tls
-        self.open: dict[str, float] = {}
-        self.layers: list[Layer] = []
-        self.aborted = False
-        self.exchange = "http"
-        """The HTTP exchange under way: ``proxy`` (CONNECT) or ``http``."""
-        self.body_started = 0.0
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, event: str, info: Mapping[str, Any]) -> None:
-        name, _, phase = event.rpartition(".")
-        layer = self._layer(name, info)
-        if layer is None:
-            return
-        now = time.monotonic()
-        if name.endswith("receive_response_body"):
-            self._body_event(layer, phase, now)
-        elif phase == "started":
-            self.open.setdefault(layer, now)
-        elif layer in self.open and (phase == "failed" or self._closes(name, layer)):
-            started = self.open.pop(layer)
-            self.layers.append(Layer(layer, phase == "complete", now - started))
-        if name.endswith("connect_tcp") and phase == "complete":
-            self._keep(info.get("return_value"))
-
-    def _body_event(self, layer: str, phase: str, now: float) -> None:
-        """A body that breaks off fails the HTTP layer its headers already completed."""
-        if phase == "started":
-            self.body_started = now
-        elif phase == "failed" and self.layers and self.layers[-1].name == layer:
-            last = self.layers[-1]
-            self.layers[-1] = replace(
-                last, ok=False, seconds=last.seconds + now - self.body_started
-            )
-
-    def _layer(self, name: str, info: Mapping[str, Any]) -> str | None:
-        if name.endswith("connect_tcp"):
-            return "tcp"
-        if name == "connection.start_tls":
-            return "proxy-tls" if self.proxied_tls else "tls"
-        if name in ("proxy.start_tls", "socks.start_tls"):
-            return "tls"
-        if name.startswith(("http11.", "http2.")) and not name.endswith("response_closed"):
-            # Only "started" events carry the request; the rest belong to the same exchange.
-            if "request" in info:
-                method = getattr(info["request"], "method", b"")
-                self.exchange = "proxy" if method == b"CONNECT" else "http"
-            return self.exchange
-        return None
-
-    @staticmethod
-    def _closes(name: str, layer: str) -> bool:
-        """An HTTP layer spans sending the request to receiving the response headers."""
-        if layer in ("http", "proxy"):
-            return name.endswith("receive_response_headers")
-        return True
-
-    def _keep(self, stream: Any) -> None:
-        # A duplicate of the descriptor: shutting it down ends the shared connection, and
-        # it stays valid when ssl wraps (and detaches) the original socket object.
-        sock = getattr(stream, "get_extra_info", lambda _name: None)("socket")
-        if isinstance(sock, socket.socket):
-            with self._lock:
-                if not self.aborted:
-                    self._sockets.append(sock.dup())
-
-    def abort(self) -> None:
-        """The budget is spent: unblock whatever read or write the probe is waiting in."""
-        with self._lock:
-            self.aborted = True
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def release(self) -> None:
-        with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
-
-    def trail(self, exc: BaseException, timeout: float, budget: float) -> list[Layer]:
-        """The layers after a failure, the failed one last and its error in words."""
-        now = time.monotonic()
-        layers = list(self.layers)
-        for layer, started in self.open.items():
-            layers.append(Layer(layer, False, now - started))
-        self.open.clear()
-        if isinstance(exc, httpx.ProxyError) and layers and layers[-1].name == "proxy":
-            layers[-1] = replace(layers[-1], ok=False)
-        failed = next((i for i, layer in enumerate(layers) if not layer.ok), None)
-        if failed is None and layers and layers[-1].name == "http":
-            # The headers came, then the body broke off: still the HTTP layer failing.
-            failed = len(layers) - 1
-            layers[failed] = replace(layers[failed], ok=False)
-        elif failed is None:
-            layers.append(Layer(_missing_layer(layers), False, 0.0))
-            failed = len(layers) - 1
-        name = layers[failed].name
-        detail = describe(exc, timeout, name)
-        if self.aborted:
-            detail = (
-                f"stopped after the probe's limit of {budget:g} s: the other side kept the"
-                f" connection busy without finishing ({detail})"
-            )
-        layers[failed] = replace(layers[failed], detail=detail)
-        return layers[: failed + 1]
-
-
-def _missing_layer(layers: list[Layer]) -> str:
-    """The layer of a failure no trace event covers: before TCP (``client``), or after it."""
-    names = [layer.name for layer in layers]
-    return "http" if "tcp" in names else "client"
-
-
 def fetch(
     client_factory: Callable[[], httpx.Client],
     url: str,
@@ -247,10 +120,13 @@ def fetch(
     headers: Mapping[str, str] | None = None,
     *,
     budget: float | None = None,
+    resolver: Resolver = resolve,
 ) -> Probe:
     """GET ``url`` through a client made by ``client_factory``, never following redirects.
 
     ``timeout`` bounds each step; ``budget`` (default three steps) bounds the whole probe.
+    ``resolver`` times the DNS layer (httpx then resolves again itself, as the client does).
+    A ``101 Switching Protocols`` answer is returned without reading a body.
     Network failures come back in the ``Probe``; only the factory's own exception (such as
     ``ClientSetupError``) propagates, because then no request was ever made.
     """
@@ -265,7 +141,7 @@ def fetch(
         started = time.monotonic()
         port = via.port or (443 if via.scheme == "https" else 80)
         try:
-            addresses = resolve(via.host, port, min(timeout, budget))
+            addresses = resolver(via.host, port, min(timeout, budget))
         except ResolveTimeoutError as exc:
             detail = f"DNS lookup of {via.host} got no answer within {min(timeout, budget):g} s"
             return _failed(url, route, Layer("dns", False, time.monotonic() - started, detail), exc)
@@ -273,7 +149,7 @@ def fetch(
             detail = dns_error(exc, via.host)
             return _failed(url, route, Layer("dns", False, time.monotonic() - started, detail), exc)
         dns = Layer("dns", True, time.monotonic() - started, ", ".join(addresses))
-        recorder = _Recorder(proxied_tls=via.scheme == "https" and route.proxy is not None)
+        recorder = Recorder(proxied_tls=via.scheme == "https" and route.proxy is not None)
         try:
             answer = _exchange(client, url, headers, recorder, budget - dns.seconds)
         except Exception as exc:  # noqa: BLE001 - every failure of the request is a finding
@@ -301,7 +177,7 @@ def _exchange(
     client: httpx.Client,
     url: str,
     headers: Mapping[str, str] | None,
-    recorder: _Recorder,
+    recorder: Recorder,
     budget: float,
 ) -> Answer:
     """Send the request and read the answer, with the watchdog armed for ``budget``."""
@@ -312,7 +188,7 @@ def _exchange(
         request = client.build_request("GET", url, headers=headers, extensions={"trace": recorder})
         response = client.send(request, stream=True)
         try:
-            body = _read_limited(response, recorder)
+            body = b"" if response.status_code == 101 else _read_limited(response, recorder)
         finally:
             response.close()
     finally:
@@ -348,7 +224,7 @@ def _forward_refusal(route: Route, target: httpx.URL, answer: Answer) -> str | N
     return None
 
 
-def _read_limited(response: httpx.Response, recorder: _Recorder) -> bytes:
+def _read_limited(response: httpx.Response, recorder: Recorder) -> bytes:
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
