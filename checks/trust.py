@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from syntask_doctor import trust
 from syntask_doctor.context import Context
 from syntask_doctor.model import Outcome, failed, passed, warned
 from syntask_doctor.registry import check
-from syntask_doctor.trust import CaFileState, CaSource
+from syntask_doctor.trust import CaFileState, CaSource, combine_command
 
 IGNORED_CA_VARIABLES = (
     "REQUESTS_CA_BUNDLE",
@@ -24,26 +23,12 @@ IGNORED_CA_VARIABLES = (
 )
 """CA variables of other tools: set in the same shell, read by no Syntask client path."""
 
-BUNDLE = "~/syntask-ca-bundle.pem"
-"""Where the doctor proposes to write a combined bundle."""
-
 
 @dataclass(frozen=True)
 class _Finding:
     failing: bool
     summary: str
     remedy: str
-
-
-def combine_command(*files: str, folder: str | None = None) -> str:
-    """A shell line that writes certifi's public roots plus ``files`` (or every ``.pem`` in
-    ``folder``) into one bundle, and points SSL_CERT_FILE at it."""
-    parts = [shlex.quote(item) for item in files]
-    if folder is not None:
-        parts.append(f"{shlex.quote(folder)}/*.pem")
-    return (
-        f'cat "$(python -m certifi)" {" ".join(parts)} > {BUNDLE} && export SSL_CERT_FILE={BUNDLE}'
-    )
 
 
 @check("tls.ca_bundle", "Trusted CA certificates")

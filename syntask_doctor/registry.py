@@ -22,7 +22,10 @@ ENTRY_POINT_GROUP = "syntask_doctor.checks"
 BUILTIN_FAMILIES = (
     "syntask_doctor.checks.settings",
     "syntask_doctor.checks.proxy",
+    "syntask_doctor.checks.proxy_connect",
     "syntask_doctor.checks.trust",
+    "syntask_doctor.checks.clock",
+    "syntask_doctor.checks.interception",
     "syntask_doctor.checks.hosts",
     "syntask_doctor.checks.api",
 )

@@ -13,6 +13,7 @@ import datetime
 import functools
 import os
 import re
+import shlex
 import ssl
 import warnings
 from collections.abc import Mapping
@@ -34,6 +35,9 @@ _PEM_BLOCK = re.compile(
     rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
 )
 _HASH_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")
+
+BUNDLE = "~/syntask-ca-bundle.pem"
+"""Where the doctor proposes to write a combined bundle."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,17 @@ def login_source(env: Mapping[str, str]) -> CaSource:
         return CaSource(LOGIN, "dir", env["SSL_CERT_DIR"], "SSL_CERT_DIR", why)
     why = "neither SSL_CERT_FILE nor SSL_CERT_DIR is set"
     return CaSource(LOGIN, "certifi", certifi.where(), "default", why)
+
+
+def combine_command(*files: str, folder: str | None = None) -> str:
+    """A shell line that writes certifi's public roots plus ``files`` (or every ``.pem`` in
+    ``folder``) into one bundle, and points SSL_CERT_FILE at it."""
+    parts = [shlex.quote(item) for item in files]
+    if folder is not None:
+        parts.append(f"{shlex.quote(folder)}/*.pem")
+    return (
+        f'cat "$(python -m certifi)" {" ".join(parts)} > {BUNDLE} && export SSL_CERT_FILE={BUNDLE}'
+    )
 
 
 def verification_disabled(settings: Settings) -> bool:
@@ -236,11 +251,28 @@ def _is_authority(certificate: x509.Certificate) -> bool:
     return constraints.value.ca
 
 
+def load_pem_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate of a PEM bundle that parses; damaged blocks are left out."""
+    parsed = (_parse(block.group()) for block in _PEM_BLOCK.finditer(data))
+    return [cert for cert in parsed if cert is not None]
+
+
+def public_roots() -> tuple[x509.Certificate, ...]:
+    """certifi's roots: the public view every verdict starts from."""
+    return _bundle(certifi.where())
+
+
 @functools.cache
+def _bundle(path: str) -> tuple[x509.Certificate, ...]:
+    # Keyed by path: the bundle a name points at does not change during a run.
+    try:
+        return tuple(load_pem_certificates(Path(path).read_bytes()))
+    except OSError:
+        return ()
+
+
 def _certifi_fingerprints() -> frozenset[bytes]:
-    data = Path(certifi.where()).read_bytes()
-    roots = (_parse(block.group()) for block in _PEM_BLOCK.finditer(data))
-    return frozenset(cert.fingerprint(hashes.SHA256()) for cert in roots if cert)
+    return frozenset(cert.fingerprint(hashes.SHA256()) for cert in public_roots())
 
 
 def inspect_dir(path: str) -> str | None:

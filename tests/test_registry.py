@@ -22,6 +22,8 @@ EXPECTED_STATIC = {
     "settings.api_key",
     "proxy.env",
     "tls.ca_bundle",
+    "clock.skew",
+    "tls.interception",
     "api.reach",
     "api.auth",
     "api.workspace",

@@ -1,0 +1,344 @@
+"""Judge a presented chain by verification: public, TLS inspection, a private CA, or a fault.
+
+The verdict never rests on issuer names. A chain is public when it verifies against
+certifi; otherwise OpenSSL's error code says what is wrong, and the cryptographic links
+between certificates (who signed whom) separate a missing intermediate from an unknown CA.
+Issuer names only serve to name an inspection product, as information.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import certifi
+import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+from syntask_doctor import trust
+from syntask_doctor.chain import Capture, Verification, for_run, parse_der, verify
+from syntask_doctor.chain import capture as chain_capture
+from syntask_doctor.context import Context
+from syntask_doctor.hosts import ALLOW_LIST, Host
+from syntask_doctor.probe import Probe, fetch
+from syntask_doctor.settings import Settings
+
+PRODUCTS = (
+    ("zscaler", "Zscaler"),
+    ("netskope", "Netskope"),
+    ("palo alto", "Palo Alto Networks"),
+    ("fortinet", "Fortinet FortiGate"),
+    ("fortigate", "Fortinet FortiGate"),
+    ("blue coat", "Symantec/Broadcom ProxySG (Blue Coat)"),
+    ("bluecoat", "Symantec/Broadcom ProxySG (Blue Coat)"),
+    ("forcepoint", "Forcepoint"),
+    ("sophos", "Sophos"),
+    ("check point", "Check Point"),
+    ("checkpoint", "Check Point"),
+    ("cisco umbrella", "Cisco Umbrella"),
+    ("opendns", "Cisco Umbrella"),
+    ("mcafee", "McAfee/Skyhigh Web Gateway"),
+    ("skyhigh", "McAfee/Skyhigh Web Gateway"),
+    ("menlo", "Menlo Security"),
+    ("iboss", "iboss"),
+    ("cloudflare gateway", "Cloudflare Gateway"),
+    ("cato networks", "Cato Networks"),
+    ("barracuda", "Barracuda"),
+    ("kaspersky", "Kaspersky"),
+    ("avast", "Avast"),
+    ("eset", "ESET"),
+)
+"""Words in an issuer that name an inspection product. Information only, never a verdict."""
+
+FAULTS = {
+    9: "not-yet-valid",
+    10: "expired",
+    18: "self-signed",
+    62: "hostname",
+    64: "hostname",
+}
+UNKNOWN_ISSUER = (2, 19, 20)
+"""Codes of a chain that ends at a CA the store does not hold."""
+
+
+@dataclass(frozen=True)
+class Store:
+    """A set of trusted roots: certifi, a client path's CA source, or the OS store."""
+
+    name: str
+    kind: str
+    """``certifi``, ``file``, ``dir``, ``os`` or ``off`` (verification switched off)."""
+    location: str
+
+    def context(self) -> ssl.SSLContext:
+        if self.kind == "dir":
+            return ssl.create_default_context(capath=self.location)
+        if self.kind == "os":
+            cafile, capath = _os_paths()
+            return ssl.create_default_context(cafile=cafile, capath=capath)
+        return ssl.create_default_context(cafile=self.location)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        kind = "file" if self.kind == "certifi" else self.kind
+        return kind, os.path.realpath(self.location) if kind == "file" else self.location
+
+
+def public_store() -> Store:
+    return Store("public roots (certifi)", "certifi", certifi.where())
+
+
+def path_store(source: trust.CaSource, settings: Settings | None = None) -> Store:
+    if settings is not None and trust.verification_disabled(settings):
+        return Store(source.path_name, "off", "verification switched off")
+    return Store(source.path_name, source.kind, source.location)
+
+
+def _os_paths() -> tuple[str | None, str | None]:
+    """The OS store as OpenSSL was built to find it, whatever SSL_CERT_* say."""
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+    return cafile, capath
+
+
+def os_store() -> Store | None:
+    cafile, capath = _os_paths()
+    if cafile is None and capath is None:
+        return None
+    shown = " and ".join(p for p in (cafile and os.path.realpath(cafile), capath) if p is not None)
+    return Store("OS trust store", "os", shown)
+
+
+def os_bundle_file() -> str | None:
+    """The OS store as one PEM file (it holds the public roots too), when there is one."""
+    cafile, _ = _os_paths()
+    return os.path.realpath(cafile) if cafile else None
+
+
+def os_roots() -> list[x509.Certificate]:
+    cafile, capath = _os_paths()
+    found: list[x509.Certificate] = []
+    if cafile:
+        found += trust.load_pem_certificates(Path(cafile).read_bytes())
+    elif capath:
+        for entry in sorted(Path(capath).glob("*.[0-9]")):
+            try:
+                found += trust.load_pem_certificates(entry.read_bytes())
+            except OSError:
+                continue
+    return found
+
+
+def product(certificates: tuple[x509.Certificate, ...]) -> str | None:
+    """The inspection product an issuer names, if any."""
+    for certificate in certificates:
+        words = " ".join(str(a.value) for a in certificate.issuer if a.oid in _NAME_OIDS).lower()
+        for needle, name in PRODUCTS:
+            if needle in words:
+                return name
+    return None
+
+
+_NAME_OIDS = (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME)
+
+
+def signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    if child.issuer != parent.subject:
+        return False
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def is_self_signed(certificate: x509.Certificate) -> bool:
+    return signed_by(certificate, certificate)
+
+
+def aia_urls(certificate: x509.Certificate) -> tuple[list[str], list[str]]:
+    """(OCSP responder URLs, CA-issuers URLs) from the Authority Information Access."""
+    try:
+        access = certificate.extensions.get_extension_for_class(
+            x509.AuthorityInformationAccess
+        ).value
+    except x509.ExtensionNotFound:
+        return [], []
+    ocsp, issuers = [], []
+    for item in access:
+        if not isinstance(item.access_location, x509.UniformResourceIdentifier):
+            continue
+        if item.access_method == AuthorityInformationAccessOID.OCSP:
+            ocsp.append(item.access_location.value)
+        elif item.access_method == AuthorityInformationAccessOID.CA_ISSUERS:
+            issuers.append(item.access_location.value)
+    return ocsp, issuers
+
+
+def top_issuer(capture: Capture) -> x509.Certificate | None:
+    """The root the chain ends at: the top certificate when it signed itself."""
+    if capture.certificates and is_self_signed(capture.certificates[-1]):
+        return capture.certificates[-1]
+    return None
+
+
+def anchor_in(
+    certificate: x509.Certificate, pool: list[x509.Certificate]
+) -> x509.Certificate | None:
+    """The certificate in ``pool`` that signed ``certificate``, proven by its signature."""
+    return next((c for c in pool if signed_by(certificate, c)), None)
+
+
+@dataclass(frozen=True)
+class HostTrust:
+    """Everything judged about one host's chain."""
+
+    host: str
+    critical: bool
+    capture: Capture
+    public: Verification
+    workspace: Verification
+    login: Verification
+    os: Verification | None = None
+    kind: str = "public"
+    """``public``, ``inspection``, ``private``, ``missing-intermediate``, ``expired``,
+    ``not-yet-valid``, ``hostname``, ``self-signed``, ``untrusted`` or ``unreached``."""
+    fetched: x509.Certificate | None = None
+    """The issuer downloaded from the top certificate's CA-issuers URL, if that was needed."""
+
+    @property
+    def accepted_by_both(self) -> bool:
+        return self.workspace.accepted is not False and self.login.accepted is not False
+
+    @property
+    def rejected_by(self) -> list[str]:
+        paths = (("workspace client", self.workspace), ("login client", self.login))
+        return [name for name, v in paths if v.accepted is False]
+
+
+def classify(
+    public: Verification, capture: Capture, public_name: bool, fetched: x509.Certificate | None
+) -> str:
+    """The kind of chain, from certifi's verdict and the signatures in the chain.
+
+    ``public_name``: the host is known to have a publicly issued certificate (allow-list,
+    Syntask Cloud), so an unknown CA there is inspection. ``fetched``: the issuer of the top
+    certificate, downloaded from its CA-issuers URL, if any.
+    """
+    if public.accepted is None:
+        return "unreached"
+    if public.accepted:
+        return "public"
+    if public.code in FAULTS:
+        return FAULTS[public.code]
+    if public.code not in UNKNOWN_ISSUER:
+        return "untrusted"
+    if fetched is not None and capture.certificates:
+        top = capture.certificates[-1]
+        roots = list(trust.public_roots())
+        if signed_by(top, fetched) and anchor_in(fetched, roots) is not None:
+            return "missing-intermediate"
+    return "inspection" if public_name else "private"
+
+
+def fetch_issuer(
+    certificate: x509.Certificate, ctx: Context, timeout: float, budget: float
+) -> x509.Certificate | None:
+    """The issuer of ``certificate`` from its CA-issuers URL, along httpx's route for it."""
+    _, urls = aia_urls(certificate)
+    for url in urls[:2]:
+        if not url.startswith(("http://", "https://")):
+            continue
+        try:
+            probe = fetch(
+                lambda: _plain_client(timeout), url, ctx.proxies.route(url), timeout, budget=budget
+            )
+        except (ValueError, httpx.InvalidURL):
+            continue
+        if probe.answer is None or probe.answer.status != 200:
+            continue
+        found = parse_der(probe.answer.body) or next(
+            iter(trust.load_pem_certificates(probe.answer.body)), None
+        )
+        if found is not None and signed_by(certificate, found):
+            return found
+    return None
+
+
+def _plain_client(timeout: float) -> httpx.Client:
+    return httpx.Client(trust_env=True, timeout=httpx.Timeout(timeout), follow_redirects=True)
+
+
+def _verify_with(store: Store, url: str, timeout: float) -> Verification:
+    if store.kind == "off":
+        return Verification(True, message="verification is switched off")
+    try:
+        context = store.context()
+    except (OSError, ValueError) as exc:
+        return Verification(None, message=f"its CA source does not load: {exc}")
+    return verify(url, context, timeout)
+
+
+def judge(ctx: Context, host: Host, timeout: float, budget: float) -> HostTrust:
+    """Capture ``host``'s chain along the client's route and have every store judge it."""
+    route = ctx.proxies.route(host.url)
+    capture = for_run(ctx).get(
+        host.url, lambda: chain_capture(host.url, route, timeout, budget), budget + 1
+    )
+    if capture is None:
+        probe = Probe(host.url, route, (), error="another check's capture did not finish")
+        capture = Capture(host.url, probe)
+    unreached = Verification(None, message=capture.probe.error or "no TLS chain was presented")
+    if not capture.certificates:
+        return HostTrust(
+            host.name, host.critical, capture, unreached, unreached, unreached, kind="unreached"
+        )
+    public = public_store()
+    workspace = path_store(trust.workspace_source(ctx.settings), ctx.settings)
+    login = path_store(trust.login_source(ctx.env))
+    verdicts: dict[tuple[str, str], Verification] = {}
+    results = []
+    for store in (public, workspace, login):
+        if store.kind == "off" or store.key not in verdicts:
+            verdict = _verify_with(store, host.url, timeout)
+            if store.kind != "off":
+                verdicts[store.key] = verdict
+        results.append(verdict if store.kind == "off" else verdicts[store.key])
+    found = HostTrust(host.name, host.critical, capture, results[0], results[1], results[2])
+    system = os_store()
+    if found.rejected_by and system is not None:
+        found = replace(found, os=_verify_with(system, host.url, timeout))
+    fetched = None
+    top = capture.certificates[-1]
+    if found.public.code in (2, 20) and not is_self_signed(top):
+        fetched = fetch_issuer(top, ctx, timeout, budget)
+    kind = classify(
+        found.public, capture, host.name in PUBLIC_NAMES or host.name == _cloud(ctx), fetched
+    )
+    return replace(found, kind=kind, fetched=fetched)
+
+
+def _cloud(ctx: Context) -> str | None:
+    return httpx.URL(ctx.settings.cloud_api_url).host if ctx.settings.cloud_api_url else None
+
+
+PUBLIC_NAMES = frozenset(name for name, _, _ in ALLOW_LIST)
+"""Hosts whose real certificates are publicly issued: an unknown CA there is inspection."""
+
+
+def anchor(found: HostTrust) -> x509.Certificate | None:
+    """The certificate a trust bundle needs so that this chain verifies."""
+    chain = found.capture.certificates
+    if not chain:
+        return None
+    if found.kind == "missing-intermediate":
+        return found.fetched
+    top = chain[-1]
+    if is_self_signed(top):
+        return top
+    return anchor_in(top, os_roots()) or found.fetched

@@ -1,0 +1,376 @@
+"""Real TLS for tests: a small PKI, sites that serve its chains, and a TLS-inspecting proxy.
+
+``Authority`` makes roots and intermediates with cryptography, so certificates can carry
+what trustme does not offer: AIA OCSP and CA-issuers URLs, chosen validity windows, the
+OCSP-signing usage. ``InspectingProxy`` is a real CONNECT proxy on loopback that terminates
+TLS with a certificate it mints for each host, signed by a corporate root, and opens its own
+TLS connection to the real site, as inspection products do.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import select
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from proxy_server import LoopbackProxy
+from pytest_httpserver import HTTPServer
+
+UTC = datetime.UTC
+DAY = datetime.timedelta(days=1)
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(UTC)
+
+
+def _name(common: str, organization: str | None = None) -> x509.Name:
+    parts = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
+    if organization:
+        parts.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    return x509.Name(parts)
+
+
+def _san(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+@dataclass
+class Issued:
+    """A certificate, its key, and the chain a server sends with it (leaf first)."""
+
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+    chain: list[x509.Certificate] = field(default_factory=list)
+
+    def server_context(self, send_chain: bool = True, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
+        """A server context presenting the leaf, with (or without) its intermediates."""
+        folder = Path(tempfile.mkdtemp(prefix="doctor-tls-"))
+        chain = folder / "chain.pem"
+        key = folder / "key.pem"
+        certs = [self.cert, *self.chain[1:]] if send_chain else [self.cert]
+        chain.write_bytes(b"".join(pem(c) for c in certs))
+        key.write_bytes(
+            self.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(chain, key)
+        if alpn:
+            context.set_alpn_protocols(list(alpn))
+        return context
+
+
+class Authority:
+    """A CA: a self-signed root, or an intermediate signed by its parent."""
+
+    def __init__(
+        self,
+        common: str,
+        organization: str | None = None,
+        *,
+        parent: Authority | None = None,
+        not_before: datetime.datetime | None = None,
+        not_after: datetime.datetime | None = None,
+        ca_issuers: str | None = None,
+    ) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.name = _name(common, organization)
+        self.parent = parent
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(self.name)
+            .issuer_name(parent.name if parent else self.name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before or now() - 30 * DAY)
+            .not_valid_after(not_after or now() + 3650 * DAY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
+            )
+        )
+        if ca_issuers:
+            builder = builder.add_extension(_aia(None, ca_issuers), critical=False)
+        self.cert = builder.sign(parent.key if parent else self.key, hashes.SHA256())
+
+    @property
+    def pem(self) -> bytes:
+        return pem(self.cert)
+
+    @property
+    def chain(self) -> list[x509.Certificate]:
+        """This CA and the CAs above it, up to and including the root."""
+        return [self.cert, *(self.parent.chain if self.parent else [])]
+
+    def issue(
+        self,
+        *names: str,
+        not_before: datetime.datetime | None = None,
+        not_after: datetime.datetime | None = None,
+        ocsp: str | None = None,
+        ca_issuers: str | None = None,
+        usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH,
+        common: str | None = None,
+    ) -> Issued:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common or (names[0] if names else "leaf")))
+            .issuer_name(self.name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before or now() - DAY)
+            .not_valid_after(not_after or now() + 90 * DAY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if names:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([_san(n) for n in names]), critical=False
+            )
+        if ocsp or ca_issuers:
+            builder = builder.add_extension(_aia(ocsp, ca_issuers), critical=False)
+        cert = builder.sign(self.key, hashes.SHA256())
+        return Issued(cert, key, [cert, *self.chain])
+
+
+def self_signed_leaf(*names: str) -> Issued:
+    """A server certificate that signed itself, as appliances ship them."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(names[0])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now() - DAY)
+        .not_valid_after(now() + 90 * DAY)
+        .add_extension(x509.SubjectAlternativeName([_san(n) for n in names]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return Issued(cert, key, [cert])
+
+
+def _aia(ocsp: str | None, ca_issuers: str | None) -> x509.AuthorityInformationAccess:
+    items = []
+    if ocsp:
+        items.append(
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp)
+            )
+        )
+    if ca_issuers:
+        items.append(
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers)
+            )
+        )
+    return x509.AuthorityInformationAccess(items)
+
+
+@contextmanager
+def site(leaf: Issued, send_chain: bool = True, alpn: tuple[str, ...] = ()) -> Iterator[HTTPServer]:
+    """An HTTPS server on loopback presenting ``leaf``; it answers 404 until told otherwise."""
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=leaf.server_context(send_chain, alpn))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        if server.is_running():
+            server.stop()
+
+
+class InspectingProxy(LoopbackProxy):
+    """A CONNECT proxy that re-signs every site with ``root`` (TLS inspection).
+
+    ``present``: ``chain`` sends the minted leaf and the corporate root (what most products
+    do), ``leaf`` sends the leaf alone. Plain ``http://`` requests are forwarded as they are.
+    The upstream connection trusts ``upstream_trust`` (a CA file), as a product trusts the
+    public roots.
+    """
+
+    def __init__(
+        self,
+        root: Authority,
+        hosts: dict[str, tuple[str, int]],
+        upstream_trust: Path,
+        present: str = "chain",
+    ) -> None:
+        super().__init__(hosts=hosts)
+        self.root = root
+        self.present = present
+        self.upstream = ssl.create_default_context(cafile=str(upstream_trust))
+        self._minted: dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def _context_for(self, host: str) -> ssl.SSLContext:
+        with self._lock:
+            if host not in self._minted:
+                issued = self.root.issue(host)
+                self._minted[host] = issued.server_context(
+                    self.present == "chain", alpn=("http/1.1",)
+                )
+            return self._minted[host]
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        raw, _, rest = head.partition(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])
+        }
+        self.log.requests.append((method, target, headers))
+        if method != "CONNECT":
+            self._forward(conn, method, target, lines, rest)
+            return
+        host, _, port = target.rpartition(":")
+        try:
+            raw_upstream = socket.create_connection(self._target(host, int(port)), timeout=5)
+        except OSError:
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        try:
+            client = self._context_for(host).wrap_socket(conn, server_side=True)
+            upstream = self.upstream.wrap_socket(raw_upstream, server_hostname=host)
+        except (OSError, ssl.SSLError):
+            raw_upstream.close()
+            return
+        _pipe_tls(client, upstream)
+
+
+def _pipe_tls(a: ssl.SSLSocket, b: ssl.SSLSocket) -> None:
+    """Relay decrypted bytes both ways; TLS sockets can hold data select() does not see."""
+    sockets = [a, b]
+    try:
+        while True:
+            ready = [s for s in sockets if s.pending()]
+            if not ready:
+                ready, _, _ = select.select(sockets, [], [], 10)
+                if not ready:
+                    return
+            for sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                (b if sock is a else a).sendall(data)
+    except OSError:
+        return
+    finally:
+        b.close()
+
+
+@dataclass
+class Pki:
+    """A public-like root and intermediate (public once ``public_view`` adds the root to
+    certifi's bundle), and a corporate inspection root no bundle holds."""
+
+    public_root: Authority
+    public_ca: Authority
+    corp_root: Authority
+
+
+def make_pki(corp_organization: str = "Acme Corp") -> Pki:
+    public_root = Authority("Doctor Test Public Root R1", "Doctor Test Trust Services")
+    public_ca = Authority(
+        "Doctor Test Public CA 1", "Doctor Test Trust Services", parent=public_root
+    )
+    corp_root = Authority("Corp TLS Inspection Root", corp_organization)
+    return Pki(public_root, public_ca, corp_root)
+
+
+def public_bundle(pki: Pki, folder: Path) -> Path:
+    """certifi's roots plus the public-like test root: the doctor's public view in tests."""
+    import certifi  # noqa: PLC0415 - read before any test replaces certifi.where
+
+    path = folder / "public-roots.pem"
+    path.write_bytes(Path(certifi.where()).read_bytes() + pki.public_root.pem)
+    return path
+
+
+ALLOW_LIST_HTTPS = ("app.syntask.cloud", "auth.workos.com", "api.github.com", "github.com")
+
+
+class World:
+    """Loopback stand-ins for every host the doctor contacts, reached through a proxy's map.
+
+    ``cloud`` answers as Syntask Cloud under api.syntask.cloud; ``others`` serves the other
+    HTTPS hosts of the allow-list; ``plain`` the plain-http OCSP host. Certificates come
+    from the public-like CA unless a test hands in its own leaf.
+    """
+
+    def __init__(self, pki: Pki, api_leaf: Issued | None = None, send_chain: bool = True):
+        self.pki = pki
+        self.api_leaf = api_leaf or pki.public_ca.issue("api.syntask.cloud")
+        self.other_leaf = pki.public_ca.issue(*ALLOW_LIST_HTTPS)
+        self._stack: list[Any] = []
+        self.send_chain = send_chain
+
+    def __enter__(self) -> World:
+        self.cloud = self._start(site(self.api_leaf, self.send_chain))
+        self.others = self._start(site(self.other_leaf))
+        self.plain = HTTPServer(host="127.0.0.1", port=0)
+        self.plain.start()
+        self.others.expect_request("/").respond_with_data("ok")
+        self.plain.expect_request("/").respond_with_data("ok")
+        self.cloud.expect_request("/").respond_with_data("", status=404)
+        return self
+
+    def _start(self, manager: Any) -> HTTPServer:
+        self._stack.append(manager)
+        server: HTTPServer = manager.__enter__()
+        return server
+
+    def __exit__(self, *exc: object) -> None:
+        for manager in reversed(self._stack):
+            manager.__exit__(None, None, None)
+        if self.plain.is_running():
+            self.plain.stop()
+
+    @property
+    def hosts(self) -> dict[str, tuple[str, int]]:
+        mapped = {"api.syntask.cloud": ("127.0.0.1", self.cloud.port)}
+        mapped.update({name: ("127.0.0.1", self.others.port) for name in ALLOW_LIST_HTTPS})
+        mapped["ocsp.pki.goog"] = ("127.0.0.1", self.plain.port)
+        return mapped
