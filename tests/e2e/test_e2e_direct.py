@@ -32,7 +32,8 @@ def test_healthy_network_passes_every_check_with_the_defaults(internet: Internet
     results = run.results
     for check_id in {*map(host_check, HOSTS), *API_CHECKS, "tls.ca_bundle", "proxy.env"}:
         assert results[check_id]["status"] == "pass", results[check_id]
-    assert {r["status"] for r in results.values()} == {"pass"}
+    problems = {i: r["summary"] for i, r in results.items() if r["status"] not in ("pass", "skip")}
+    assert not problems, problems  # a check that cannot apply (no proxy to test) may skip
     for host in HOSTS:
         data = results[host_check(host)]["data"]
         assert data["route"] == "direct"

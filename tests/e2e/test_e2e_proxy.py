@@ -16,6 +16,16 @@ def proxied(internet: Internet, url: str, **variables: str) -> dict[str, str]:
     return internet.user_env(HTTPS_PROXY=url, HTTP_PROXY=url, **variables)
 
 
+def failed_layers(data: object) -> set[str]:
+    """Every ``failed_layer`` a result's data reports, however deep (per proxy, per host)."""
+    if isinstance(data, dict):
+        found = {str(data["failed_layer"])} if data.get("failed_layer") else set()
+        return found.union(*(failed_layers(value) for value in data.values()))
+    if isinstance(data, list):
+        return set().union(*(failed_layers(item) for item in data))
+    return set()
+
+
 def assert_all_pass(run: DoctorRun) -> None:
     assert run.exit_code == 0, run.stdout + run.stderr
     for check_id in (*HOST_CHECKS, *API_CHECKS):
@@ -62,9 +72,15 @@ def test_c14_proxy_basic_auth_407_then_credentials_pass(internet: Internet) -> N
     refused = internet.doctor("--timeout", "2", env=proxied(internet, internet.proxy_url("basic")))
 
     assert refused.exit_code == 1
-    assert refused.status(API_HOST) == "fail"
-    assert refused.failed_layer(API_HOST) == "proxy"
-    assert "407" in refused.results[API_HOST]["summary"]
+    assert refused.status(API_HOST) in ("fail", "skip")  # refused, or not tried past the proxy
+    blamed = [
+        check_id
+        for check_id, result in refused.results.items()
+        if result["status"] == "fail"
+        and "proxy" in failed_layers(result["data"])
+        and "407" in result["summary"]
+    ]
+    assert blamed, refused.results
 
     url = internet.proxy_url("basic", credentials=True)
     run = internet.doctor("--timeout", "2", env=proxied(internet, url))
