@@ -18,7 +18,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from syntask_doctor import __version__, registry, runner
+from syntask_doctor import __version__, ca_bundle, registry, runner
 from syntask_doctor import settings as names
 from syntask_doctor.anonymize import Anonymizer, private_values
 from syntask_doctor.context import Context
@@ -248,6 +248,34 @@ def diff_command(old: Path, new: Path) -> None:
         return
     for change in changes:
         click.echo(f"{change.area:<12} {change.text}")
+
+
+@main.command("ca-bundle")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--os-roots", is_flag=True, help="Also add the roots of this machine's OS store.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=5.0,
+    show_default=True,
+    help="Seconds allowed for each network step.",
+)
+@click.option(
+    "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."
+)
+def ca_bundle_command(out: Path, os_roots: bool, timeout: float, profile: str | None) -> None:
+    """Write certifi's roots plus the CA the API host's live chain needs to OUT.
+
+    Captures the chain along the client's route (proxies included), adds the root a TLS
+    inspecting proxy signs with, and prints the settings that make both client paths use it.
+    """
+    settings = resolve(profile_flag=profile)
+    try:
+        bundle = ca_bundle.write(out, settings, timeout=timeout, os_roots=os_roots)
+    except ca_bundle.BundleError as exc:
+        click.echo(f"No bundle written: {scrubber(settings)(str(exc))}", err=True)
+        sys.exit(EXIT_FAIL)
+    click.echo(scrubber(settings)("\n".join(bundle.lines)))
 
 
 def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: float) -> int:

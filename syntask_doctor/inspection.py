@@ -25,6 +25,7 @@ from syntask_doctor.chain import capture as chain_capture
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import ALLOW_LIST, Host
 from syntask_doctor.probe import Probe, fetch
+from syntask_doctor.routes import ProxyEnvironment
 from syntask_doctor.settings import Settings
 
 PRODUCTS = (
@@ -247,7 +248,7 @@ def classify(
 
 
 def fetch_issuer(
-    certificate: x509.Certificate, ctx: Context, timeout: float, budget: float
+    certificate: x509.Certificate, proxies: ProxyEnvironment, timeout: float, budget: float
 ) -> x509.Certificate | None:
     """The issuer of ``certificate`` from its CA-issuers URL, along httpx's route for it."""
     _, urls = aia_urls(certificate)
@@ -256,7 +257,7 @@ def fetch_issuer(
             continue
         try:
             probe = fetch(
-                lambda: _plain_client(timeout), url, ctx.proxies.route(url), timeout, budget=budget
+                lambda: _plain_client(timeout), url, proxies.route(url), timeout, budget=budget
             )
         except (ValueError, httpx.InvalidURL):
             continue
@@ -316,7 +317,7 @@ def judge(ctx: Context, host: Host, timeout: float, budget: float) -> HostTrust:
     fetched = None
     top = capture.certificates[-1]
     if found.public.code in (2, 20) and not is_self_signed(top):
-        fetched = fetch_issuer(top, ctx, timeout, budget)
+        fetched = fetch_issuer(top, ctx.proxies, timeout, budget)
     kind = classify(
         found.public, capture, host.name in PUBLIC_NAMES or host.name == _cloud(ctx), fetched
     )

@@ -14,19 +14,23 @@ from syntask_doctor import settings as names
 from syntask_doctor.chain import now
 from syntask_doctor.context import Context
 from syntask_doctor.inspection import HostTrust
+from syntask_doctor.settings import Settings
 
 CA_BUNDLE_COMMAND = f"syntask-doctor ca-bundle {trust.BUNDLE}"
 
 
-def both_paths(ctx: Context, bundle: str) -> str:
+def both_paths(s: Settings, bundle: str) -> str:
     """The settings that make both client paths trust ``bundle``."""
     line = f"export SSL_CERT_FILE={bundle}"
-    s = ctx.settings
     if s.source_of(names.SSL_CERT_FILE) != "defaults":
         line += f"; and {names.how_to_unset(s, names.SSL_CERT_FILE)}"
     if trust.verification_disabled(s):
         line += f"; and {names.how_to_unset(s, names.TLS_INSECURE)}"
     return line
+
+
+def _fix(ctx: Context) -> str:
+    return both_paths(ctx.settings, trust.BUNDLE)
 
 
 def root_name(verdict: HostTrust) -> str:
@@ -52,7 +56,7 @@ def describe_fault(ctx: Context, verdict: HostTrust) -> tuple[str, str]:
             "local issuer certificate'",
             "Configure the server to send its full chain (certificate, then intermediate); "
             f"until then `{CA_BUNDLE_COMMAND}` adds the intermediate to a bundle of the public "
-            f"roots, then {both_paths(ctx, trust.BUNDLE)}",
+            f"roots, then {_fix(ctx)}",
         )
     if verdict.kind in ("expired", "not-yet-valid"):
         return _dates(verdict, chain)
@@ -73,7 +77,7 @@ def describe_fault(ctx: Context, verdict: HostTrust) -> tuple[str, str]:
             f"{host} presents a self-signed certificate ({chain[0].subject.rfc4514_string()}): "
             "no CA vouches for it",
             f"Give the server a certificate from a CA, or trust this one: `{CA_BUNDLE_COMMAND}` "
-            f"adds it to a bundle of the public roots, then {both_paths(ctx, trust.BUNDLE)}",
+            f"adds it to a bundle of the public roots, then {_fix(ctx)}",
         )
     return (
         f"{host}'s chain is not accepted: {verdict.public.message}",
@@ -100,13 +104,13 @@ def _unknown_root(ctx: Context, verdict: HostTrust) -> tuple[str, str]:
         return (
             f"{start}; the OS trust store accepts it (IT installed the root there), but no "
             "Syntask client path reads the OS store",
-            f"{both_paths(ctx, os_file)}  (the OS bundle holds the public roots too)",
+            f"{both_paths(ctx.settings, os_file)}  (the OS bundle holds the public roots too)",
         )
     return (
         f"{start}, and neither client path trusts it (workspace client: "
         f"{workspace.location}; login client: {login.location})",
         f"`{CA_BUNDLE_COMMAND}` writes certifi's roots plus this root and prints the "
-        f"settings; they are: {both_paths(ctx, trust.BUNDLE)}",
+        f"settings; they are: {_fix(ctx)}",
     )
 
 
@@ -129,13 +133,12 @@ def _split(ctx: Context, start: str, rejecting: str) -> tuple[str, str]:
             f"{headline}: {start}; flows only work because TLS verification is off, and the "
             f"login client rejects it ({login.location})"
         )
-        return summary, f"`{CA_BUNDLE_COMMAND}`, then {both_paths(ctx, trust.BUNDLE)}"
+        return summary, f"`{CA_BUNDLE_COMMAND}`, then {_fix(ctx)}"
     if good.kind == "file":
-        return summary, f"{both_paths(ctx, good.location)}  (one file, read by both paths)"
+        return summary, f"{both_paths(ctx.settings, good.location)}  (one file, read by both paths)"
     return (
         summary,
-        f"`{CA_BUNDLE_COMMAND}` (a folder cannot be shared; a file can), then "
-        f"{both_paths(ctx, trust.BUNDLE)}",
+        f"`{CA_BUNDLE_COMMAND}` (a folder cannot be shared; a file can), then {_fix(ctx)}",
     )
 
 
