@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from syntask_doctor import clients, trust
+from syntask_doctor import clients, reproduce, trust
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host, hosts_for
-from syntask_doctor.model import Outcome, failed, passed, warned
+from syntask_doctor.model import Outcome, failed, passed, skipped, warned
 from syntask_doctor.probe import Probe, fetch, limits
+from syntask_doctor.proxy_use import broken_proxies
 from syntask_doctor.registry import Check, provider
-from syntask_doctor.routes import Route
+from syntask_doctor.routes import Route, proxy_environment
 from syntask_doctor.secrets import mask_url
 from syntask_doctor.settings import Settings
 
@@ -26,8 +27,19 @@ DEPENDS = ("proxy.env", "tls.ca_bundle")
 
 @provider
 def host_checks(settings: Settings) -> Iterable[Check]:
+    proxies = proxy_environment(settings.env)
     for host in hosts_for(settings):
-        yield Check(host.check_id, f"Reach {host.name}", _runner(host), DEPENDS, network=True)
+        # A host behind a proxy waits for proxy.connect: a broken proxy is its finding.
+        proxied = _routed(proxies.route, host.url)
+        depends = (*DEPENDS, "proxy.connect") if proxied else DEPENDS
+        yield Check(host.check_id, f"Reach {host.name}", _runner(host), depends, network=True)
+
+
+def _routed(route: Callable[[str], Route], url: str) -> bool:
+    try:
+        return route(url).proxy is not None
+    except (httpx.InvalidURL, ValueError):
+        return False
 
 
 def _runner(host: Host) -> Callable[[Context], Outcome]:
@@ -61,6 +73,12 @@ def layers_lines(probe: Probe) -> list[str]:
 
 def check_host(ctx: Context, host: Host) -> Outcome:
     route = ctx.proxies.route(host.url)
+    if route.proxy is not None and mask_url(route.proxy) in broken_proxies(ctx):
+        return skipped(
+            f"Not probed: its proxy {mask_url(route.proxy)} fails (see proxy.connect)",
+            host=host.name,
+            route=route.shown,
+        )
     timeout, budget = limits(ctx.step_timeout(), ctx.remaining())
     try:
         probe = fetch(
@@ -69,6 +87,7 @@ def check_host(ctx: Context, host: Host) -> Outcome:
             route,
             timeout,
             budget=budget,
+            resolver=ctx.system_resolver,
         )
     except clients.ClientSetupError as exc:
         return failed(
@@ -100,9 +119,26 @@ def check_host(ctx: Context, host: Host) -> Outcome:
     needed = f"needed for {host.feature}"
     source = trust.workspace_source(ctx.settings)
     remedy = remedy_for(probe, host, route, source.chosen_by if source.kind == "file" else None)
+    line = reproduce_line(ctx, host.url, route, timeout)
+    lines.append(f"reproduce: {line}")
+    data["reproduce"] = line
     if host.critical:
         return failed(summary, needed, *lines, remedy=remedy, **data)
     return warned(f"{summary} ({needed})", *lines, remedy=remedy, **data)
+
+
+def reproduce_line(ctx: Context, url: str, route: Route, timeout: float) -> str:
+    """The curl line for the workspace client's request to ``url``."""
+    source = trust.workspace_source(ctx.settings)
+    verify = not trust.verification_disabled(ctx.settings)
+    return reproduce.curl_line(
+        url,
+        route,
+        reproduce.trust_for(source.kind, source.location, verify),
+        timeout,
+        http2=clients.http2_enabled(ctx.settings),
+        env=ctx.env,
+    )
 
 
 def remedy_for(probe: Probe, host: Host, route: Route, ca_variable: str | None = None) -> str:

@@ -20,6 +20,7 @@ from syntask_doctor.routes import (
     Route,
     SetupError,
     mask_proxy,
+    proxy_host,
     with_scheme,
 )
 
@@ -215,7 +216,7 @@ def _missed_host_findings(
                         _no_proxy_remedy(proxies, None, add=host.name),
                     )
                 )
-        if is_loopback(host.name) and not is_loopback(httpx.URL(route.proxy).host):
+        if is_loopback(host.name) and not is_loopback(proxy_host(route.proxy)):
             findings.append(
                 _Finding(
                     False,

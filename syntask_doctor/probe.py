@@ -27,7 +27,17 @@ from syntask_doctor.routes import Route
 from syntask_doctor.secrets import mask_urls_in
 from syntask_doctor.trace import LAYERS, Layer, Recorder
 
-__all__ = ["BODY_LIMIT", "LAYERS", "Answer", "Layer", "Probe", "Resolver", "fetch", "resolve"]
+__all__ = [
+    "BODY_LIMIT",
+    "LAYERS",
+    "Answer",
+    "Layer",
+    "Probe",
+    "ResolveTimeoutError",
+    "Resolver",
+    "fetch",
+    "resolve",
+]
 
 BODY_LIMIT = 64 * 1024
 """Bytes of a body the doctor reads; the rest is left unread (endless bodies end here)."""

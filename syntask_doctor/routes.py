@@ -115,6 +115,14 @@ class _Pattern:
         return (0 if self.port is not None else 1, -len(self.host), -len(self.scheme))
 
 
+def proxy_host(proxy: str) -> str | None:
+    """The proxy's host, or ``None`` for a value httpx cannot parse (``setup_errors`` says)."""
+    try:
+        return httpx.URL(proxy).host
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
 def read_proxy_variables(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """``urllib.request.getproxies_environment`` over a mapping: role -> (value, variable)."""
     found: dict[str, tuple[str, str]] = {}
@@ -179,7 +187,7 @@ class ProxyEnvironment:
         missed = tuple(e for e in self.no_proxy if meant_for(e.text, target))
         for entry in missed:
             reason += f"; NO_PROXY entry {entry.text!r} does not match: {miss_reason(entry)}"
-        if is_loopback(target.host) and not is_loopback(httpx.URL(proxy).host):
+        if is_loopback(target.host) and not is_loopback(proxy_host(proxy)):
             reason += "; httpx never bypasses loopback by itself: list it in NO_PROXY"
         return Route(url, proxy, pattern.origin, reason, missed)
 

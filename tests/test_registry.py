@@ -21,6 +21,7 @@ EXPECTED_STATIC = {
     "settings.api_url",
     "settings.api_key",
     "proxy.env",
+    "proxy.connect",
     "tls.ca_bundle",
     "clock.skew",
     "tls.interception",

@@ -88,10 +88,10 @@ def test_api_host_through_the_loopback_proxy_passes_with_a_proxy_layer(
     [
         ("basic", "407 Proxy Authentication Required", "percent-encoded"),
         ("forbid", "403 Forbidden", "Ask the proxy's administrators to allow 127.0.0.1"),
-        ("bad-gateway", "502 Bad Gateway", "The proxy cannot reach 127.0.0.1"),
+        ("bad-gateway", "502 Bad Gateway", "whether 127.0.0.1 is blocked"),
     ],
 )
-def test_refusing_proxy_fails_the_api_host_at_the_proxy_layer(
+def test_refusing_proxy_is_one_finding_of_proxy_connect_and_the_host_defers(
     fake_cloud: FakeCloud,
     monkeypatch: pytest.MonkeyPatch,
     mode: str,
@@ -102,11 +102,12 @@ def test_refusing_proxy_fails_the_api_host_at_the_proxy_layer(
         monkeypatch.setenv("HTTPS_PROXY", f"http://alice:s3cret-pass@127.0.0.1:{refusing.port}")
         run = doctor("--format", "json", "--only", "host.127.0.0.1", "--timeout", "2")
     results = {r["id"]: r for r in run.json()["results"]}
-    host = results["host.127.0.0.1"]
-    assert host["status"] == "fail"
-    assert host["data"]["failed_layer"] == "proxy"
-    assert status_line in host["summary"]
-    assert words in host["remedy"]
+    connect = results["proxy.connect"]
+    assert connect["status"] == "fail"
+    assert connect["data"]["proxies"][0]["failed_layer"] == "proxy"
+    assert status_line in connect["summary"]
+    assert words in connect["remedy"]
+    assert results["host.127.0.0.1"]["status"] == "skip"
     assert run.exit_code == 1
     assert "s3cret-pass" not in run.stdout + run.stderr
 
@@ -116,12 +117,19 @@ def test_c12_https_proxy_that_speaks_plain_http(
 ) -> None:
     """C12: HTTPS_PROXY=https://... for the loopback proxy, which speaks plain HTTP only."""
     monkeypatch.setenv("HTTPS_PROXY", f"https://127.0.0.1:{proxy.port}")
-    result = run_checks("host.127.0.0.1", timeout=0.5)["host.127.0.0.1"]
-    assert result.status is Status.FAIL
-    assert layers(result) == [("dns", True), ("tcp", True), ("proxy-tls", False)]
-    assert "does not speak TLS" in result.outcome.summary
-    assert result.outcome.remedy is not None
-    assert f"export HTTPS_PROXY='http://127.0.0.1:{proxy.port}'" in result.outcome.remedy
+    results = run_checks("host.127.0.0.1", timeout=0.5)
+    connect = results["proxy.connect"]
+    assert connect.status is Status.FAIL
+    layers_seen = connect.outcome.data["proxies"][0]["layers"]
+    assert [(x["name"], x["ok"]) for x in layers_seen] == [
+        ("dns", True),
+        ("tcp", True),
+        ("proxy-tls", False),
+    ]
+    assert "does not speak TLS" in connect.outcome.summary
+    assert connect.outcome.remedy is not None
+    assert f"export HTTPS_PROXY='http://127.0.0.1:{proxy.port}'" in connect.outcome.remedy
+    assert results["host.127.0.0.1"].status is Status.SKIP
 
 
 def test_c25_github_blocked_api_fine_only_warns(
@@ -163,17 +171,18 @@ def test_c25_github_blocked_api_fine_only_warns(
     assert run.json()["verdict"] == "warn"
 
 
-def test_forwarded_ocsp_request_refused_by_the_proxy_warns_at_the_proxy_layer(
+def test_forwarded_ocsp_request_refused_by_the_proxy_warns_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """ocsp.pki.goog is plain http: through HTTP_PROXY the proxy's 407 is the failure."""
+    """ocsp.pki.goog is plain http: through HTTP_PROXY the proxy's 407 is proxy.connect's
+    warning (the proxy carries no critical host), and the host check defers to it."""
     with LoopbackProxy(mode="basic", credentials=("u", "p")) as refusing:
         monkeypatch.setenv("HTTP_PROXY", refusing.url)
-        result = run_checks("host.ocsp.pki.goog")["host.ocsp.pki.goog"]
-    assert result.status is Status.WARN
-    assert layers(result)[-1] == ("proxy", False)
-    assert "407 Proxy Authentication Required" in result.outcome.summary
-    assert "needed for certificate revocation checks" in result.outcome.summary
+        results = run_checks("host.ocsp.pki.goog")
+    connect = results["proxy.connect"]
+    assert connect.status is Status.WARN
+    assert "407 Proxy Authentication Required" in connect.outcome.summary
+    assert results["host.ocsp.pki.goog"].status is Status.SKIP
     assert refusing.log.requests[0][:2] == ("GET", "http://ocsp.pki.goog/")
 
 
