@@ -265,7 +265,26 @@ def _details(proxies: ProxyEnvironment, routes: list[tuple[Host, Route]]) -> lis
             "an https:// proxy is spoken to with TLS; most corporate proxies speak plain HTTP "
             "and are written http:// even for HTTPS sites"
         )
-    lines += [f"{host.url} -> {route.shown} ({route.reason})" for host, route in routes]
+    return lines + route_table(routes)
+
+
+def decided_by(route: Route) -> str:
+    """The variable, or the NO_PROXY entry, that chose this route."""
+    if route.proxy is not None:
+        return route.variable or "?"
+    if route.variable and route.variable != "NO_PROXY":
+        return f"NO_PROXY entry {route.variable!r}"
+    return route.variable or "no proxy variable applies"
+
+
+def route_table(routes: list[tuple[Host, Route]]) -> list[str]:
+    """Every host with httpx's route for it and the variable (or entry) that decided, then why."""
+    rows = [("host", "route", "decided by")]
+    rows += [(h.name, r.shown, decided_by(r)) for h, r in routes]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines = ["routes (httpx's own decision for each host):"]
+    lines += [f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in rows]
+    lines += [f"  {host.url}: {route.reason}" for host, route in routes]
     return lines
 
 
@@ -280,6 +299,7 @@ def _data(
                 "url": host.url,
                 "route": route.shown,
                 "variable": route.variable,
+                "decided_by": decided_by(route),
                 "reason": route.reason,
                 "missed": [e.text for e in route.missed],
             }

@@ -12,9 +12,11 @@ import httpx
 import pytest
 from conftest import doctor, run_checks
 
+from syntask_doctor.hosts import ALLOW_LIST
 from syntask_doctor.model import Result, Status
 
 CORP = "http://proxy.corp.example:8080"
+HOSTS = [name for name, _, _ in ALLOW_LIST]
 SOCKS_MISSING = importlib.util.find_spec("socksio") is None
 CONTEXT = ssl.create_default_context(cafile=certifi.where())
 
@@ -300,3 +302,28 @@ def test_routes_name_the_deciding_variable(monkeypatch: pytest.MonkeyPatch) -> N
     assert routes["ocsp.pki.goog"]["route"] == "direct"  # http:// follows HTTP_PROXY, unset
     assert_routes_equal_httpx(result)
     assert os.environ["HTTPS_PROXY"] == CORP
+
+
+def test_route_table_lists_every_host_with_httpx_route_and_what_decided(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The table a user reads: one row per host, the route httpx takes, the deciding entry."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://alice:S3cretPw@proxy.corp.example:8080")
+    monkeypatch.setenv("NO_PROXY", "github.com,*.internal.example")
+    monkeypatch.setenv("SYNTASK_API_URL", "https://syntask.internal.example/api")
+    result = proxy_check()
+    details = list(result.outcome.details)
+    start = details.index("routes (httpx's own decision for each host):")
+    rows = {line.split()[0]: line for line in details[start + 2 : start + 2 + len(HOSTS) + 1]}
+    assert set(rows) == {*HOSTS, "syntask.internal.example"}
+    for host, line in rows.items():
+        scheme = "http" if host == "ocsp.pki.goog" else "https"
+        chosen = httpx_proxy_for(f"{scheme}://{host}/")
+        if chosen is None:
+            assert " direct " in line, line
+        else:
+            assert "proxy http://alice:****@proxy.corp.example:8080  HTTPS_PROXY" in line
+    assert rows["github.com"].endswith("NO_PROXY entry 'github.com'")
+    assert rows["ocsp.pki.goog"].endswith("no proxy variable applies")
+    assert "S3cretPw" not in everything(result)
+    assert_routes_equal_httpx(result)
