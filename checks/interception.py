@@ -61,9 +61,7 @@ def interception(ctx: Context) -> Outcome:
     hosts = https_hosts(ctx)
     verdicts = judge_all(ctx, hosts)
     verdicts = _cross_host(verdicts)
-    details: list[str] = []
-    for verdict in verdicts:
-        details += host_lines(verdict)
+    details = all_lines(verdicts)
     system = inspection.os_store()
     details.append(f"OS trust store: {system.location if system else 'none found'}")
     data: dict[str, Any] = {
@@ -157,22 +155,49 @@ def _verdict_text(verdict: Verification | None) -> str:
     return f"could not tell: {verdict.message}"
 
 
-def host_lines(verdict: HostTrust) -> list[str]:
+def host_lines(verdict: HostTrust, same_as: str | None = None) -> list[str]:
+    """The host's chain and each store's verdict; a chain like one shown before, in brief."""
     chain = verdict.capture.certificates
     if verdict.kind == "unreached":
         return [f"{verdict.host}: no chain captured: {verdict.capture.probe.error}"]
     named = inspection.product(chain)
-    lines = [f"{verdict.host}: {verdict.kind}" + (f" (issuer names {named})" if named else "")]
-    lines.append(f"  route: {verdict.capture.probe.route.shown}")
+    head = f"{verdict.host}: {verdict.kind}" + (f" (issuer names {named})" if named else "")
+    if same_as is not None:
+        return [
+            f"{head}, same root and verdicts as {same_as}; leaf SHA-256 {fingerprint(chain[0])}"
+        ]
+    lines = [head, f"  route: {verdict.capture.probe.route.shown}"]
     for index, certificate in enumerate(chain):
         lines += cert_lines(certificate, index)
     if not verdict.capture.whole_chain:
         lines.append("  (this Python shows only the leaf of the presented chain)")
-    lines.append(f"  public roots (certifi): {_verdict_text(verdict.public)}")
-    lines.append(f"  workspace client: {_verdict_text(verdict.workspace)}")
-    lines.append(f"  login client: {_verdict_text(verdict.login)}")
-    if verdict.os is not None:
-        lines.append(f"  OS trust store: {_verdict_text(verdict.os)}")
+    stores = [
+        ("public roots (certifi)", verdict.public),
+        ("workspace client", verdict.workspace),
+        ("login client", verdict.login),
+        ("OS trust store", verdict.os),
+    ]
+    grouped: dict[str, list[str]] = {}
+    for label, found in stores:
+        if found is not None:
+            grouped.setdefault(_verdict_text(found), []).append(label)
+    lines += [f"  {', '.join(labels)}: {text}" for text, labels in grouped.items()]
+    return lines
+
+
+def _likeness(verdict: HostTrust) -> tuple[object, ...]:
+    chain = verdict.capture.certificates
+    stores = (verdict.public, verdict.workspace, verdict.login, verdict.os)
+    return (verdict.kind, fingerprint(chain[-1]) if chain else None, len(chain), *stores)
+
+
+def all_lines(verdicts: list[HostTrust]) -> list[str]:
+    lines: list[str] = []
+    shown: dict[tuple[object, ...], str] = {}
+    for verdict in verdicts:
+        key = _likeness(verdict)
+        lines += host_lines(verdict, shown.get(key) if verdict.kind != "unreached" else None)
+        shown.setdefault(key, verdict.host)
     return lines
 
 

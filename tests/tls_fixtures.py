@@ -204,7 +204,9 @@ def _aia(ocsp: str | None, ca_issuers: str | None) -> x509.AuthorityInformationA
 @contextmanager
 def site(leaf: Issued, send_chain: bool = True, alpn: tuple[str, ...] = ()) -> Iterator[HTTPServer]:
     """An HTTPS server on loopback presenting ``leaf``; it answers 404 until told otherwise."""
-    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=leaf.server_context(send_chain, alpn))
+    # Threaded: the doctor judges several hosts at once, some of them on the same server.
+    context = leaf.server_context(send_chain, alpn)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context, threaded=True)
     server.start()
     try:
         yield server
@@ -236,6 +238,8 @@ class InspectingProxy(LoopbackProxy):
         self.upstream = ssl.create_default_context(cafile=str(upstream_trust))
         self._minted: dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
+        self.errors: list[str] = []
+        """Handshakes that failed, either side: what the doctor's verifying clients refused."""
 
     def _context_for(self, host: str) -> ssl.SSLContext:
         with self._lock:
@@ -274,14 +278,19 @@ class InspectingProxy(LoopbackProxy):
         try:
             client = self._context_for(host).wrap_socket(conn, server_side=True)
             upstream = self.upstream.wrap_socket(raw_upstream, server_hostname=host)
-        except (OSError, ssl.SSLError):
+        except (OSError, ssl.SSLError) as exc:
+            self.errors.append(f"{host}: {exc!r}")
             raw_upstream.close()
             return
         _pipe_tls(client, upstream)
 
 
 def _pipe_tls(a: ssl.SSLSocket, b: ssl.SSLSocket) -> None:
-    """Relay decrypted bytes both ways; TLS sockets can hold data select() does not see."""
+    """Relay decrypted bytes both ways.
+
+    A readable TLS socket may hold only a record that is not data (a TLS 1.3 session
+    ticket), so reads do not block; writes do, with a timeout.
+    """
     sockets = [a, b]
     try:
         while True:
@@ -291,10 +300,16 @@ def _pipe_tls(a: ssl.SSLSocket, b: ssl.SSLSocket) -> None:
                 if not ready:
                     return
             for sock in ready:
-                data = sock.recv(65536)
+                sock.settimeout(0)
+                try:
+                    data = sock.recv(65536)
+                except ssl.SSLWantReadError:
+                    continue
                 if not data:
                     return
-                (b if sock is a else a).sendall(data)
+                other = b if sock is a else a
+                other.settimeout(10)
+                other.sendall(data)
     except OSError:
         return
     finally:
@@ -350,7 +365,7 @@ class World:
     def __enter__(self) -> World:
         self.cloud = self._start(site(self.api_leaf, self.send_chain))
         self.others = self._start(site(self.other_leaf))
-        self.plain = HTTPServer(host="127.0.0.1", port=0)
+        self.plain = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.plain.start()
         self.others.expect_request("/").respond_with_data("ok")
         self.plain.expect_request("/").respond_with_data("ok")
