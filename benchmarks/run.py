@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-import simnet  # noqa: E402 - the e2e tier's simulated internet, importable once on the path
-from simnet.internet import CLOUD_API, PLAIN_HTTP  # noqa: E402 - likewise
+from e2e import simnet  # noqa: E402 - the e2e tier's simulated internet, once tests/ is on the path
 
 PYTHON = sys.executable
 DOCTOR = str(Path(PYTHON).parent / "syntask-doctor")
@@ -136,7 +135,7 @@ def startup_figures(home: Path, repeat: int) -> list[Figure]:
 def curl(bundle: Path, url: str) -> list[str]:
     """One request as a user would make it by hand, timed by curl itself."""
     argv = ["curl", "-s", "-o", "/dev/null", "--max-time", "20", "--cacert", str(bundle)]
-    if url.startswith(CLOUD_API):
+    if url.startswith(simnet.CLOUD_API):
         argv += ["-H", f"Authorization: Bearer {simnet.KEY}"]
     timing = "%{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer}"
     return [*argv, "-w", timing + " %{time_total}\\n", url]
@@ -144,8 +143,8 @@ def curl(bundle: Path, url: str) -> list[str]:
 
 def urls() -> list[str]:
     """What the doctor requests: each host's root, the workspace's health, the key check."""
-    roots = [f"{'http' if h in PLAIN_HTTP else 'https'}://{h}/" for h in simnet.HOSTS]
-    return [*roots, f"{simnet.WORKSPACE_URL}/health", f"{CLOUD_API}/me/workspaces"]
+    roots = [f"{'http' if h in simnet.PLAIN_HTTP else 'https'}://{h}/" for h in simnet.HOSTS]
+    return [*roots, f"{simnet.WORKSPACE_URL}/health", f"{simnet.CLOUD_API}/me/workspaces"]
 
 
 def network_figures(internet: simnet.Internet, repeat: int) -> tuple[list[Figure], str]:

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from simnet import Internet, Pki, tun_unavailable, unavailable
+
+from e2e.simnet import Internet, Pki, tun_unavailable, unavailable
 
 
 @pytest.fixture(scope="session")

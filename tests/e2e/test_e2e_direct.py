@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from simnet import HOSTS, KEY, DoctorRun, Internet
+
+from e2e.simnet import HOSTS, KEY, DoctorRun, Internet
 
 pytestmark = pytest.mark.e2e
 

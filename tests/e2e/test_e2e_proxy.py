@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from simnet import HOSTS, KEY, PROXY_PASSWORD, DoctorRun, Internet
+
+from e2e.simnet import HOSTS, KEY, PROXY_PASSWORD, DoctorRun, Internet
 
 pytestmark = pytest.mark.e2e
 

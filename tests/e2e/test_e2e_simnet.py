@@ -10,7 +10,8 @@ from pathlib import Path
 
 import certifi
 import pytest
-from simnet import Internet
+
+from e2e.simnet import Internet
 
 pytestmark = pytest.mark.e2e
 

@@ -1,9 +1,11 @@
 """A simulated internet in Linux network namespaces, for end-to-end runs of the doctor."""
 
-from simnet.internet import (
+from .internet import (
     ACCOUNT,
+    CLOUD_API,
     HOSTS,
     KEY,
+    PLAIN_HTTP,
     PROXY_PASSWORD,
     PROXY_USER,
     WORKSPACE,
@@ -11,13 +13,15 @@ from simnet.internet import (
     DoctorRun,
     Internet,
 )
-from simnet.namespaces import tun_unavailable, unavailable
-from simnet.pki import Pki
+from .namespaces import tun_unavailable, unavailable
+from .pki import Pki
 
 __all__ = [
     "ACCOUNT",
+    "CLOUD_API",
     "HOSTS",
     "KEY",
+    "PLAIN_HTTP",
     "PROXY_PASSWORD",
     "PROXY_USER",
     "WORKSPACE",

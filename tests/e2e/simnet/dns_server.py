@@ -13,7 +13,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from simnet.namespaces import Namespace
+from .namespaces import Namespace
 
 IDLE = 5.0
 """Seconds a TCP client may stay silent before the server hangs up."""

@@ -23,12 +23,12 @@ from urllib.parse import quote
 
 import certifi
 
-from simnet.dns_server import DnsServer
-from simnet.links import DelayLink, Link, VethLink
-from simnet.namespaces import Namespace, remove_stale
-from simnet.pki import Pki
-from simnet.proxy import Proxy
-from simnet.web import WebServer, cloud_api, site, with_ocsp, workspace_item
+from .dns_server import DnsServer
+from .links import DelayLink, Link, VethLink
+from .namespaces import Namespace, remove_stale
+from .pki import Pki
+from .proxy import Proxy
+from .web import WebServer, cloud_api, site, with_ocsp, workspace_item
 
 CLIENT, GATEWAY = "10.10.0.2", "10.10.0.1"
 CORP_UPLINK, NET_UPLINK = "10.20.0.1", "10.20.0.2"

@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 
-from simnet.namespaces import Namespace
+from .namespaces import Namespace
 
 TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from simnet.web import Request, Response
+from .web import Request, Response
 
 OCSP_URL = "http://ocsp.pki.goog/s/sim1/"
 """Where the leaves say their status is served; a path as real responders use."""

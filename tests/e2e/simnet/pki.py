@@ -10,7 +10,7 @@ from pathlib import Path
 import certifi
 import trustme
 
-from simnet.ocsp import Issuer, Leaf
+from .ocsp import Issuer, Leaf
 
 
 class Pki:

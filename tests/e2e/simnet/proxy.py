@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from simnet.namespaces import Namespace
+from .namespaces import Namespace
 
 IDLE = 10.0
 """Seconds a tunnel may stay silent before the proxy closes it."""

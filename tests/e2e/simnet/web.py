@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from simnet.namespaces import Namespace
+from .namespaces import Namespace
 
 IDLE = 10.0
 """Seconds a connection may stay silent before the server drops it."""

@@ -1,0 +1,1 @@
+"""End-to-end tier: the doctor run unmodified on a simulated internet."""
