@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
-from proxy_server import LoopbackProxy
+from proxy_server import LoopbackProxy, _pipe
 from pytest_httpserver import HTTPServer
 
 UTC = datetime.UTC
@@ -231,8 +231,11 @@ class InspectingProxy(LoopbackProxy):
         hosts: dict[str, tuple[str, int]],
         upstream_trust: Path,
         present: str = "chain",
+        bypass: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(hosts=hosts)
+        self.bypass = bypass
+        """Hosts tunnelled untouched, as products exempt banking or pinned sites."""
         self.root = root
         self.present = present
         self.upstream = ssl.create_default_context(cafile=str(upstream_trust))
@@ -275,6 +278,9 @@ class InspectingProxy(LoopbackProxy):
             conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             return
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        if host in self.bypass:
+            _pipe(conn, raw_upstream)
+            return
         try:
             client = self._context_for(host).wrap_socket(conn, server_side=True)
             upstream = self.upstream.wrap_socket(raw_upstream, server_hostname=host)
