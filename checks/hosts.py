@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from syntask_doctor import clients, reproduce, trust
+from syntask_doctor import clients, dns, reproduce, trust
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host, hosts_for
 from syntask_doctor.model import Outcome, failed, passed, skipped, warned
@@ -119,12 +119,30 @@ def check_host(ctx: Context, host: Host) -> Outcome:
     needed = f"needed for {host.feature}"
     source = trust.workspace_source(ctx.settings)
     remedy = remedy_for(probe, host, route, source.chosen_by if source.kind == "file" else None)
+    if layer == "dns":
+        name = httpx.URL(route.proxy or host.url).host
+        depth = dns_depth(ctx, name, timeout)
+        lines.insert(1, f"DNS asked directly: {depth}")
+        data["dns"] = depth
     line = reproduce_line(ctx, host.url, route, timeout)
     lines.append(f"reproduce: {line}")
     data["reproduce"] = line
     if host.critical:
         return failed(summary, needed, *lines, remedy=remedy, **data)
     return warned(f"{summary} ({needed})", *lines, remedy=remedy, **data)
+
+
+def dns_depth(ctx: Context, name: str, timeout: float) -> str:
+    """What the DNS servers say about ``name`` when the system resolver found nothing."""
+    servers, origin = dns.servers_for(ctx.nameservers)
+    if not servers:
+        return origin
+    report = dns.resolve_all([name], servers, min(timeout, max(0.1, ctx.remaining())))[name]
+    failure = report.failure
+    if failure is None:
+        found = ", ".join(report.addresses)
+        return f"DNS answers {found}: the system resolver, not DNS, fails (check nsswitch)"
+    return failure.words(timeout)
 
 
 def reproduce_line(ctx: Context, url: str, route: Route, timeout: float) -> str:

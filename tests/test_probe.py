@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 import trustme
+from dns_server import LocalDns, system_resolver
 from local_servers import Handler, black_hole, closed_port, raw_server, read_head
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
 
 from syntask_doctor import clients
 from syntask_doctor.guard import refuse_key
-from syntask_doctor.probe import BODY_LIMIT, Probe, fetch
+from syntask_doctor.probe import BODY_LIMIT, Probe, Resolver, fetch
+from syntask_doctor.probe import resolve as resolve_address
 from syntask_doctor.routes import proxy_environment
 from syntask_doctor.settings import resolve
 
@@ -27,6 +29,7 @@ def probe(
     timeout: float = 2.0,
     budget: float | None = None,
     headers: dict[str, str] | None = None,
+    resolver: Resolver = resolve_address,
 ) -> Probe:
     """One probe with the workspace client built from the test's real environment."""
     settings = resolve()
@@ -38,6 +41,7 @@ def probe(
         timeout,
         headers,
         budget=budget,
+        resolver=resolver,
     )
 
 
@@ -240,21 +244,32 @@ def test_c27_dropped_connection_attempt_times_out_at_tcp_within_the_timeout() ->
     assert 0.6 < elapsed < 0.7 + 1.0
 
 
-def test_dns_failure_fails_at_dns_before_any_connection() -> None:
-    """A name under the reserved .invalid TLD never resolves."""
-    result = probe("https://doctor-test.invalid/")
+@pytest.mark.parametrize(
+    ("fault", "cause", "words"),
+    [
+        ("nxdomain", "dns", "the name does not exist in DNS (or no DNS server knows it)"),
+        ("servfail", "dns", "no DNS server answered (temporary failure in name resolution)"),
+        ("drop", "timeout", "got no answer within 0.5 s"),
+    ],
+)
+def test_dns_failure_fails_at_dns_before_any_connection(fault: str, cause: str, words: str) -> None:
+    """The local DNS server's answer, through the system-resolver seam."""
+    with LocalDns(default=fault) as server:
+        result = probe("https://doctor-test.invalid/", 0.5, resolver=system_resolver(server))
     assert names(result) == [("dns", False)]
-    assert result.cause == "dns"
+    assert result.cause == cause
     assert result.error is not None
-    # NXDOMAIN, no usable resolver, or a resolver too slow: all are a DNS-layer failure.
     assert result.error.startswith("DNS lookup of doctor-test.invalid")
+    assert words in result.error
 
 
 def test_dns_of_the_proxy_is_what_counts_when_routed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.doctor-test.invalid:3128")
-    result = probe("https://api.syntask.cloud/")
+    with LocalDns() as server:
+        result = probe("https://api.syntask.cloud/", resolver=system_resolver(server))
     assert names(result) == [("dns", False)]
     assert result.error is not None and "proxy.doctor-test.invalid" in result.error
+    assert server.queries[0][0] == "proxy.doctor-test.invalid"
 
 
 # Servers that hang or lie: never a traceback, never past the budget

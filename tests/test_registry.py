@@ -22,6 +22,7 @@ EXPECTED_STATIC = {
     "settings.api_key",
     "proxy.env",
     "proxy.connect",
+    "dns.resolve",
     "tls.ca_bundle",
     "clock.skew",
     "tls.interception",

@@ -10,6 +10,7 @@ from typing import Any
 import certifi
 import pytest
 from conftest import ACCOUNT, WORKSPACE, FakeCloud, doctor, run_checks, workspace_item
+from dns_server import LocalDns, run_with_dns
 from local_servers import black_hole, closed_port
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
@@ -245,12 +246,19 @@ def test_refused_port_fails_at_tcp(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unresolvable_api_host_fails_at_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A name under the reserved .invalid TLD: no resolver may answer it."""
+    """The local DNS server answers NXDOMAIN; no real resolver is asked."""
     monkeypatch.setenv("SYNTASK_API_URL", "https://doctor-test.invalid/api")
-    result = run_checks("host.doctor-test.invalid")["host.doctor-test.invalid"]
+    with LocalDns() as server:
+        results = run_with_dns("host.doctor-test.invalid", dns_server=server)
+    result = results["host.doctor-test.invalid"]
     assert result.status is Status.FAIL
     assert layers(result) == [("dns", False)]
     assert "DNS lookup of doctor-test.invalid" in result.outcome.summary
+    assert "the name does not exist in DNS" in result.outcome.summary
+    assert (
+        f"NXDOMAIN: the name does not exist in DNS, from DNS server {server.server}"
+        in (result.outcome.data["dns"])
+    )
     assert result.outcome.remedy is not None
     assert "getent hosts doctor-test.invalid" in result.outcome.remedy
 
