@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
-from syntask_doctor import clients, dns, reproduce, trust
+from syntask_doctor import clients, dns, families, reproduce, trust
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host, hosts_for
 from syntask_doctor.model import Outcome, failed, passed, skipped, warned
@@ -105,14 +105,18 @@ def check_host(ctx: Context, host: Host) -> Outcome:
         "layers": layers_data(probe),
     }
     lines = [f"route: {route.shown} ({route.reason})", *layers_lines(probe)]
+    stall, more, found = _families(ctx, host, probe, timeout)
+    lines += more
+    data.update(found)
     if probe.answer is not None and probe.error is None:
         data["status_code"] = probe.answer.status
-        return passed(
+        summary = (
             f"{host.name} reachable ({route.shown}): HTTP {probe.answer.status}"
-            f" in {probe.seconds:.2f} s",
-            *lines,
-            **data,
+            f" in {probe.seconds:.2f} s"
         )
+        if stall:
+            return warned(f"{summary}, but {stall}", *lines, remedy=PREFER_IPV4, **data)
+        return passed(summary, *lines, **data)
     layer = probe.failed_layer or "client"
     data.update(failed_layer=layer, cause=probe.cause)
     summary = f"{host.name} unreachable at the {layer.upper()} layer: {probe.error}"
@@ -130,6 +134,43 @@ def check_host(ctx: Context, host: Host) -> Outcome:
     if host.critical:
         return failed(summary, needed, *lines, remedy=remedy, **data)
     return warned(f"{summary} ({needed})", *lines, remedy=remedy, **data)
+
+
+PREFER_IPV4 = (
+    "Fix the broken address family on this network, or have this machine try IPv4 first:"
+    " add the line `precedence ::ffff:0:0/96 100` to /etc/gai.conf (Linux)"
+)
+
+
+def _families(
+    ctx: Context, host: Host, probe: Probe, timeout: float
+) -> tuple[str | None, list[str], dict[str, object]]:
+    """Try IPv4 and IPv6 apart for a direct host with both: the stall (when one is dead and
+    comes first), the lines and the data to add."""
+    if probe.route.proxy is not None or probe.failed_layer == "dns":
+        return None, [], {}
+    url = httpx.URL(host.url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    tries = families.try_families(probe.addresses, port, min(timeout, max(0.1, ctx.remaining())))
+    if not tries:
+        return None, [], {}
+    data: dict[str, object] = {
+        "families": [
+            {"family": t.family, "address": t.address, "ok": t.ok, "seconds": round(t.seconds, 4)}
+            for t in tries
+        ]
+    }
+    lines = [
+        f"{t.family:<9} {'ok' if t.ok else 'FAILED':<6} {t.seconds * 1000:7.1f} ms  {t.address}"
+        f" ({t.outcome})"
+        for t in tries
+    ]
+    found = families.verdict(probe.addresses, tries)
+    if found is None:
+        return None, lines, data
+    stalls, sentence = found
+    data["family_stall"] = stalls
+    return (sentence if stalls else None), [*lines, sentence], data
 
 
 def dns_depth(ctx: Context, name: str, timeout: float) -> str:

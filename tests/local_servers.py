@@ -105,3 +105,35 @@ def closed_port() -> int:
     port: int = sock.getsockname()[1]
     sock.close()
     return port
+
+
+@contextmanager
+def black_hole_v6(port: int = 0) -> Iterator[int]:
+    """``black_hole`` on ``::1``, on a given port if asked (to sit beside an IPv4 server)."""
+    listener = socket.socket(socket.AF_INET6)
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        listener.bind(("::1", port))
+    except OSError as exc:
+        listener.close()
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    try:
+        for _ in range(32):
+            attempt = socket.socket(socket.AF_INET6)
+            attempt.settimeout(0.3)
+            try:
+                attempt.connect(("::1", port))
+            except TimeoutError:
+                attempt.close()
+                break
+            held.append(attempt)
+        else:
+            pytest.skip("this kernel accepts every connection even with a full queue")
+        yield port
+    finally:
+        for sock in held:
+            sock.close()
+        listener.close()
