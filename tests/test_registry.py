@@ -26,6 +26,7 @@ EXPECTED_STATIC = {
     "tls.ca_bundle",
     "clock.skew",
     "tls.interception",
+    "tls.ocsp",
     "api.reach",
     "api.auth",
     "api.workspace",

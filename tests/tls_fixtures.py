@@ -22,12 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import certifi
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from proxy_server import LoopbackProxy, _pipe
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 UTC = datetime.UTC
 DAY = datetime.timedelta(days=1)
@@ -343,8 +347,6 @@ def make_pki(corp_organization: str = "Acme Corp") -> Pki:
 
 def public_bundle(pki: Pki, folder: Path) -> Path:
     """certifi's roots plus the public-like test root: the doctor's public view in tests."""
-    import certifi  # noqa: PLC0415 - read before any test replaces certifi.where
-
     path = folder / "public-roots.pem"
     path.write_bytes(Path(certifi.where()).read_bytes() + pki.public_root.pem)
     return path
@@ -395,3 +397,109 @@ class World:
         mapped.update({name: ("127.0.0.1", self.others.port) for name in ALLOW_LIST_HTTPS})
         mapped["ocsp.pki.goog"] = ("127.0.0.1", self.plain.port)
         return mapped
+
+
+class Responder:
+    """An OCSP responder for pytest-httpserver, built with cryptography.
+
+    ``answer``: ``good``, ``revoked``, ``unknown``, ``bad-signature`` (signed by a key that
+    is not the issuer's), ``stale`` (next update in the past), ``try-later`` (unsuccessful),
+    or ``delegated`` (good, signed by a responder certificate the issuer made for OCSP).
+    """
+
+    def __init__(self, issuer: Authority, leaf: Issued, answer: str = "good") -> None:
+        self.issuer = issuer
+        self.leaf = leaf
+        self.answer = answer
+        self.requests: list[ocsp.OCSPRequest] = []
+
+    def __call__(self, request: Request) -> Response:
+        asked = ocsp.load_der_ocsp_request(request.get_data())
+        self.requests.append(asked)
+        if self.answer == "try-later":
+            body = ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.TRY_LATER)
+            return Response(der_of(body), content_type="application/ocsp-response")
+        status = {
+            "revoked": ocsp.OCSPCertStatus.REVOKED,
+            "unknown": ocsp.OCSPCertStatus.UNKNOWN,
+        }.get(self.answer, ocsp.OCSPCertStatus.GOOD)
+        revoked = self.answer == "revoked"
+        this_update = now() - (30 * DAY if self.answer == "stale" else datetime.timedelta(hours=1))
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=self.leaf.cert,
+            issuer=self.issuer.cert,
+            algorithm=hashes.SHA1(),
+            cert_status=status,
+            this_update=this_update,
+            next_update=this_update + 7 * DAY,
+            revocation_time=now() - 2 * DAY if revoked else None,
+            revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
+        )
+        key: ec.EllipticCurvePrivateKey = self.issuer.key
+        signer = self.issuer.cert
+        if self.answer == "delegated":
+            delegate = self.issuer.issue(
+                common="Doctor Test OCSP Responder", usage=ExtendedKeyUsageOID.OCSP_SIGNING
+            )
+            key, signer = delegate.key, delegate.cert
+            builder = builder.certificates([delegate.cert])
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer)
+        body = der_of(builder.sign(key, hashes.SHA256()))
+        if self.answer == "bad-signature":
+            # The signature is the last field: change its last byte, as a tampering box would.
+            body = body[:-1] + bytes([body[-1] ^ 0x01])
+        return Response(body, content_type="application/ocsp-response")
+
+
+def der_of(response: ocsp.OCSPResponse) -> bytes:
+    return response.public_bytes(serialization.Encoding.DER)
+
+
+ACCOUNT = "0f3c1a2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
+WORKSPACE = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
+CLOUD_WORKSPACE = f"https://api.syntask.cloud/api/accounts/{ACCOUNT}/workspaces/{WORKSPACE}"
+
+
+def use_public_view(pki: Pki, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The one stand-in of these tests: a public CA cannot sign a loopback server, so
+    ``certifi.where`` names certifi's bundle plus the public-like root, for httpx and the
+    doctor alike."""
+    path = public_bundle(pki, folder)
+    monkeypatch.setattr(certifi, "where", lambda: str(path))
+    return path
+
+
+@contextmanager
+def cloud(
+    pki: Pki,
+    monkeypatch: pytest.MonkeyPatch,
+    api_leaf: Issued | None = None,
+    send_chain: bool = True,
+) -> Iterator[World]:
+    """A World whose api.syntask.cloud answers as Syntask Cloud, with the client set to it."""
+    with World(pki, api_leaf, send_chain) as world:
+        world.cloud.expect_request("/api/me/workspaces").respond_with_json(
+            [
+                {
+                    "account_id": ACCOUNT,
+                    "account_name": "Acme",
+                    "account_handle": "acme",
+                    "workspace_id": WORKSPACE,
+                    "workspace_name": "prod",
+                    "workspace_handle": "prod",
+                    "workspace_description": "",
+                }
+            ]
+        )
+        world.cloud.expect_request(
+            f"/api/accounts/{ACCOUNT}/workspaces/{WORKSPACE}/health"
+        ).respond_with_json(True)
+        monkeypatch.setenv("SYNTASK_API_URL", CLOUD_WORKSPACE)
+        monkeypatch.setenv("SYNTASK_API_KEY", "pnu_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8")
+        yield world
+
+
+def through(monkeypatch: pytest.MonkeyPatch, proxy: LoopbackProxy) -> None:
+    """Both proxy variables at ``proxy``: https:// by CONNECT, http:// forwarded."""
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
