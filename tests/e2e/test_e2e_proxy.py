@@ -133,4 +133,5 @@ def test_c24_no_public_dns_but_the_proxy_reaches_everything(internet: Internet) 
     run = internet.doctor("--timeout", "2", env=proxied(internet, internet.proxy_url("tunnel")))
 
     assert_all_pass(run)
-    assert "api.syntask.cloud" not in internet.dns.queries
+    warnings = [r["summary"] for r in run.results.values() if r["status"] == "warn"]
+    assert any("DNS" in summary for summary in warnings), warnings  # what still needs it

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import certifi
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from e2e.simnet import Internet
 
@@ -57,33 +58,36 @@ def test_namespaces_are_removed_when_the_internet_closes(
 def test_ocsp_responder_named_in_the_served_certificate_answers_good_then_revoked(
     internet: Internet,
 ) -> None:
-    """Server side of the OCSP scenario, checked with openssl on the client (no doctor check
-    reads OCSP yet): the leaf names the responder, which answers for it."""
+    """Server side of the OCSP scenario, checked with openssl on the client: the leaf names
+    the responder, which answers for it, signed by the leaf's issuer."""
     root = internet.workdir / "root.pem"
     root.write_bytes(internet.pki.root.cert_pem.bytes())
+    issuer = internet.workdir / "issuer.pem"
+    issuer.write_bytes(internet.pki.issuer.certificate.public_bytes(Encoding.PEM))
     script = (
         "openssl s_client -connect api.syntask.cloud:443 -servername api.syntask.cloud"
         " </dev/null 2>/dev/null | openssl x509 > leaf.pem"
         ' && url="$(openssl x509 -in leaf.pem -noout -ocsp_uri)" && echo "$url"'
-        f' && openssl ocsp -issuer {root} -cert leaf.pem -CAfile {root} -url "$url" -no_nonce'
+        f' && openssl ocsp -issuer {issuer} -cert leaf.pem -CAfile {root} -url "$url" -no_nonce'
     )
 
     def status() -> str:
         done = internet.run(["sh", "-c", script], internet.user_env(), 20)
         assert done.returncode == 0, done.stderr
-        return done.stdout
+        return done.stdout + done.stderr
 
     first = status()
     internet.revoke_certificate("api.syntask.cloud")
     second = status()
 
     assert first.startswith("http://ocsp.pki.goog/"), first
+    assert "Response verify OK" in first, first  # signed by the leaf's issuer
     assert "leaf.pem: good" in first, first
     assert "leaf.pem: revoked" in second, second
 
 
 def test_clock_skew_moves_the_date_header_of_every_host(internet: Internet) -> None:
-    """Server side of the clock-skew scenario (no doctor check reads the Date header yet)."""
+    """Server side of the clock-skew scenario, checked with curl on the client."""
     internet.skew_clock(3600)
     bundle = internet.pki.public_bundle
     script = f"curl -sI --cacert {bundle} https://app.syntask.cloud/ | sed -n 's/^Date: //p'"

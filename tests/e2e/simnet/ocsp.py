@@ -1,7 +1,9 @@
 """Leaf certificates that name an OCSP responder, and the responder that vouches for them.
 
 trustme issues leaves without an Authority Information Access extension, so leaves for
-the simulated hosts are built here with cryptography, signed by the run's public root.
+the simulated hosts are built here with cryptography, signed by an intermediate of the
+run's public root, which servers send along and which signs the OCSP answers, as public
+CAs do.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ OCSP_URL = "http://ocsp.pki.goog/s/sim1/"
 class Leaf:
     certificate: x509.Certificate
     key: ec.EllipticCurvePrivateKey
+    issuer: x509.Certificate
 
     def chain_pem(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.PEM)
+        """The leaf, then its issuing intermediate: what a server presents."""
+        return b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in (self.certificate, self.issuer)
+        )
 
     def key_pem(self) -> bytes:
         return self.key.private_bytes(
@@ -39,11 +45,11 @@ class Leaf:
 
 
 class Issuer:
-    """The run's public root as a signer of leaves and of OCSP answers."""
+    """An intermediate CA as the signer of leaves and of OCSP answers about them."""
 
-    def __init__(self, root: trustme.CA) -> None:
-        self.certificate = x509.load_pem_x509_certificate(root.cert_pem.bytes())
-        key = serialization.load_pem_private_key(root.private_key_pem.bytes(), password=None)
+    def __init__(self, ca: trustme.CA) -> None:
+        self.certificate = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+        key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         self.key = key
 
@@ -73,7 +79,7 @@ class Issuer:
             )
             .sign(self.key, hashes.SHA256())
         )
-        return Leaf(certificate, key)
+        return Leaf(certificate, key, self.certificate)
 
     def respond(self, request: Request, revoked: set[int]) -> Response | None:
         """An OCSP answer for a POSTed request (``revoked`` holds the serial numbers to

@@ -33,12 +33,12 @@ class Pki:
             self.public_bundle.read_bytes() + self.inspection.cert_pem.bytes()
         )
         self._contexts: dict[tuple[str, str], ssl.SSLContext] = {}
-        self.issuer = Issuer(self.root)
+        self.issuer = Issuer(self.root.create_child_ca())
         self.leaves: dict[tuple[str, str], Leaf] = {}
 
     def server_context(self, host: str, *, expired: bool = False) -> ssl.SSLContext:
-        """A TLS server context for ``host`` with a leaf from the public root, whose
-        Authority Information Access names the simulated OCSP responder."""
+        """A TLS server context for ``host``: a leaf from the public root's intermediate,
+        whose Authority Information Access names the simulated OCSP responder."""
         kind = "expired" if expired else "valid"
         if (host, kind) not in self._contexts:
             now = datetime.datetime.now(datetime.UTC)
