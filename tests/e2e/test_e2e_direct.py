@@ -137,3 +137,19 @@ def test_round_trip_time_shows_in_every_layer(make_internet: Callable[..., Inter
     for name in ("dns", "tcp", "tls", "http"):
         assert seconds[name] >= rtt * 0.9, seconds
     assert seconds["http"] < rtt * 1.5, seconds
+
+
+@pytest.mark.parametrize(("ahead", "status"), [(90, "warn"), (600, "fail")])
+def test_c22_clock_off_from_the_servers_is_reported_with_its_offset(
+    internet: Internet, ahead: int, status: str
+) -> None:
+    """C22: every public host's clock runs ahead of this machine's (its Date header shows it)."""
+    internet.skew_clock(ahead)
+
+    run = internet.doctor()
+
+    result = run.results["clock.skew"]
+    assert result["status"] == status, result
+    assert abs(abs(result["data"]["offset_seconds"]) - ahead) < 5, result["data"]
+    assert result["remedy"], result
+    assert run.status(API_HOST) == "pass"  # the network itself is fine
