@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from syntask_doctor import inspection, trust
+from syntask_doctor import clock, inspection, trust
 from syntask_doctor import settings as names
 from syntask_doctor.chain import now
 from syntask_doctor.context import Context
@@ -59,7 +59,7 @@ def describe_fault(ctx: Context, verdict: HostTrust) -> tuple[str, str]:
             f"roots, then {_fix(ctx)}",
         )
     if verdict.kind in ("expired", "not-yet-valid"):
-        return _dates(verdict, chain)
+        return _dates(verdict, chain, _clock_note(ctx))
     if verdict.kind == "hostname":
         names_ = ", ".join(_names(chain[0])) or "no names"
         via = verdict.capture.probe.route.proxy is not None
@@ -156,7 +156,21 @@ def _public_rejected(ctx: Context, verdict: HostTrust) -> tuple[str, str]:
     )
 
 
-def _dates(verdict: HostTrust, chain: tuple[x509.Certificate, ...]) -> tuple[str, str]:
+def _clock_note(ctx: Context) -> str:
+    """What clock.skew found, which decides whether the certificate or the clock is wrong."""
+    found = ctx.result("clock.skew")
+    offset = found.outcome.data.get("offset_seconds") if found is not None else None
+    if not isinstance(offset, int | float):
+        return "this machine's clock could not be compared with the servers' (see clock.skew)"
+    return (
+        f"this machine's clock agrees with the servers within {clock.duration(offset)} "
+        "(clock.skew), so the certificate itself is at fault"
+    )
+
+
+def _dates(
+    verdict: HostTrust, chain: tuple[x509.Certificate, ...], clock_note: str
+) -> tuple[str, str]:
     moment = now()
     late = [c for c in chain if c.not_valid_after_utc < moment]
     early = [c for c in chain if c.not_valid_before_utc > moment]
@@ -170,8 +184,7 @@ def _dates(verdict: HostTrust, chain: tuple[x509.Certificate, ...]) -> tuple[str
         cert, when = chain[0], f"is not valid now ({verdict.public.message})"
     return (
         f"The certificate {cert.subject.rfc4514_string()!r} presented by {verdict.host} "
-        f"{when}; this machine's clock agrees with the servers (clock.skew), so the "
-        "certificate itself is at fault",
+        f"{when}; {clock_note}",
         f"Renew the certificate on {verdict.host}"
         + (" (or on the inspecting proxy that minted it)" if verdict.kind == "expired" else ""),
     )
