@@ -6,16 +6,13 @@ The key goes only to the configured API hosts, over TLS whose certificate is ver
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import httpx
-
 from syntask_doctor import api_url as urls
 from syntask_doctor import clients, trust
+from syntask_doctor.answers import API_SHAPE, html_page, not_api
 from syntask_doctor.context import Context
 from syntask_doctor.guard import refuse_key
 from syntask_doctor.hosts import hosts_for
@@ -23,19 +20,14 @@ from syntask_doctor.model import Outcome, failed, passed, skipped, warned
 from syntask_doctor.probe import Answer, fetch, limits
 from syntask_doctor.registry import Check, provider
 from syntask_doctor.routes import Route
-from syntask_doctor.secrets import mask_key, mask_urls_in
+from syntask_doctor.secrets import mask_key
 from syntask_doctor.settings import API_KEY, Settings
 
 NEW_KEY = (
     "Create a new key in the web UI (profile menu > API keys), then run"
     " `syntask cloud login --key <KEY>` (or set SYNTASK_API_KEY where the old one was set)"
 )
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 CLOUD_PREFIXES = ("pnu_", "pnb_")
-API_SHAPE = (
-    "Check SYNTASK_API_URL (see settings.api_url): it ends in /api (self-hosted)"
-    " or in /api/accounts/<A>/workspaces/<W> (Cloud)"
-)
 
 
 def _host_check(settings: Settings, url: str | None) -> tuple[str, ...]:
@@ -84,62 +76,11 @@ def _auth_headers(
     return {"Authorization": f"Bearer {key}"}, None
 
 
-def _html_title(body: bytes) -> str | None:
-    match = re.search(rb"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
-    if not match:
-        return None
-    title = " ".join(html.unescape(match.group(1).decode("utf-8", "replace")).split())
-    return title[:120] or None
-
-
-def _looks_html(answer: Answer) -> bool:
-    start = answer.body.lstrip()[:15].lower()
-    return answer.content_type in HTML_TYPES or start.startswith((b"<!doctype html", b"<html"))
-
-
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError:
         return None
-
-
-def _location(url: str, answer: Answer) -> str:
-    """Where a redirect points, as an absolute URL with any password hidden."""
-    raw = answer.headers.get("location")
-    if not raw:
-        return "(no Location header)"
-    try:
-        return mask_urls_in(str(httpx.URL(url).join(raw)))
-    except (httpx.InvalidURL, ValueError):
-        return mask_urls_in(raw)
-
-
-def _not_api(url: str, answer: Answer, data: dict[str, Any], details: list[str]) -> Outcome | None:
-    """Answers that show something other than the Syntask API sits at ``url``."""
-    if 300 <= answer.status < 400:
-        location = _location(url, answer)
-        data["location"] = location
-        base = location.removesuffix("/health")
-        return warned(
-            f"The API answers with a redirect (HTTP {answer.status}) to {location}: the client"
-            " does not follow redirects for every call, and request bodies get lost",
-            *details,
-            remedy=f"Set SYNTASK_API_URL to {base!r}, or stop the reverse proxy redirecting",
-            **data,
-        )
-    if _looks_html(answer):
-        title = _html_title(answer.body)
-        data["html_title"] = title
-        named = f", page title {title!r}" if title else ""
-        return failed(
-            f"HTML came back where the API answers JSON (HTTP {answer.status}{named}):"
-            " this URL is not the Syntask API",
-            *details,
-            remedy=f"{API_SHAPE}; a sign-in page means an access gateway sits in the way",
-            **data,
-        )
-    return None
 
 
 def reach(ctx: Context) -> Outcome:
@@ -175,7 +116,7 @@ def reach(ctx: Context) -> Outcome:
     answer = probe.answer
     data.update(status_code=answer.status, content_type=answer.content_type)
     details.append(f"HTTP {answer.status} {answer.reason}, {answer.content_type or 'no type'}")
-    verdict = _not_api(url, answer, data, details) or _refused(ctx, answer, note, details, data)
+    verdict = not_api(url, answer, data, details) or _refused(ctx, answer, note, details, data)
     if verdict is not None:
         return verdict
     if answer.content_type != "application/json" or _json(answer.body) is None:
@@ -284,6 +225,9 @@ def _auth_verdict(
 ) -> Outcome:
     """The key check's verdict on the Cloud API's answer to ``/me/workspaces``."""
     data["status_code"] = answer.status
+    page = not_api(url, answer, data, details) if html_page(answer) is not None else None
+    if page is not None:  # a gateway's 401 or 403 says nothing about the key
+        return page
     if answer.status == 401:
         return failed(
             f"The key {shown} was rejected (HTTP 401): it is wrong, expired or revoked",
@@ -310,9 +254,9 @@ def _auth_verdict(
             retry_after=wait,
             **data,
         )
-    not_api = _not_api(url, answer, data, details)
-    if not_api is not None:
-        return not_api
+    other = not_api(url, answer, data, details)
+    if other is not None:
+        return other
     listing = _json(answer.body)
     if answer.status >= 500:
         return failed(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import socket
 import ssl
 import threading
@@ -12,6 +14,8 @@ import pytest
 
 Handler = Callable[[socket.socket, threading.Event], None]
 """Runs one accepted connection; the event is set when the server closes."""
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 class RawServer:
@@ -137,3 +141,41 @@ def black_hole_v6(port: int = 0) -> Iterator[int]:
         for sock in held:
             sock.close()
         listener.close()
+
+
+def syntask_api(conn: socket.socket, stop: threading.Event) -> None:
+    """A self-hosted API in miniature: ``/api/health`` answers ``true`` and ``/api/events/in``
+    opens a WebSocket (101 with the right accept); anything else is 404. One request per
+    connection, as each doctor request comes on a client of its own."""
+    head = read_head(conn).decode("latin-1")
+    request, *lines = head.split("\r\n\r\n", 1)[0].split("\r\n")
+    path = request.split(" ")[1] if request.count(" ") >= 2 else ""
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
+    if path.endswith("/events/in"):
+        key = headers.get("sec-websocket-key")
+        if headers.get("upgrade", "").lower() != "websocket" or not key:
+            conn.sendall(
+                b"HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            return
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+        )
+        conn.settimeout(5)
+        while not stop.is_set() and conn.recv(4096):
+            pass
+        return
+    if path.endswith("/health"):
+        body, status = b"true", b"200 OK"
+    else:
+        body, status = b'{"detail":"Not Found"}', b"404 Not Found"
+    conn.sendall(
+        b"HTTP/1.1 "
+        + status
+        + b"\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )

@@ -27,9 +27,11 @@ EXPECTED_STATIC = {
     "clock.skew",
     "tls.interception",
     "tls.ocsp",
+    "tls.http2",
     "api.reach",
     "api.auth",
     "api.workspace",
+    "api.websocket",
 }
 ALLOW_LIST = {
     "host.api.syntask.cloud",

@@ -359,3 +359,48 @@ def test_key_with_characters_a_header_cannot_carry_is_never_sent(
     assert reach["data"]["key_sent"] is False
     assert authorizations(httpserver)["/api/health"] is None
     assert "SECRETPART" not in run.stdout + run.stderr
+
+
+# Gateways: an HTML sign-in page in the API's place, whatever its status
+
+
+SIGN_IN_PAGE = (
+    "<!DOCTYPE html><html><head><title>Sign in &ndash; Corp Access</title></head>"
+    '<body><form><input name="user"><input type="password" name="pw"></form></body></html>'
+)
+
+
+@pytest.mark.parametrize("status", [200, 302, 401, 403])
+def test_gateway_sign_in_page_is_named_with_its_title_whatever_the_status(
+    status: int, fake_cloud: FakeCloud
+) -> None:
+    headers = {"Location": "https://sso.corp.example/login"} if status == 302 else None
+    for path in ("/api/me/workspaces", re.compile(".*/health")):
+        fake_cloud.server.expect_request(path).respond_with_data(
+            SIGN_IN_PAGE, status=status, content_type="text/html", headers=headers
+        )
+    results = run_checks("api.reach", "api.auth")
+    for check_id in ("api.reach", "api.auth"):
+        result = results[check_id]
+        assert result.status is Status.FAIL, text(result)
+        summary = result.outcome.summary
+        assert f"HTML came back where the API answers JSON (HTTP {status}" in summary
+        assert "page title 'Sign in – Corp Access'" in summary
+        assert "a sign-in page of an access gateway or captive portal" in summary
+        assert "rejected" not in summary  # a gateway's 401 says nothing about the key
+        assert "browser" in (result.outcome.remedy or "")
+        assert result.outcome.data["sign_in_page"] is True
+    if status == 302:
+        assert (
+            "redirecting to https://sso.corp.example/login" in results["api.reach"].outcome.summary
+        )
+
+
+def test_ordinary_web_page_is_still_not_the_api_not_a_gateway(fake_cloud: FakeCloud) -> None:
+    fake_cloud.health(
+        body="<html><head><title>Welcome to nginx!</title></head></html>", content_type="text/html"
+    )
+    result = run_checks("api.reach")["api.reach"]
+    assert result.status is Status.FAIL
+    assert "this URL is not the Syntask API" in result.outcome.summary
+    assert result.outcome.data["sign_in_page"] is False
