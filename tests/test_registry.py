@@ -27,7 +27,6 @@ EXPECTED_STATIC = {
     "clock.skew",
     "tls.interception",
     "tls.ocsp",
-    "tls.http2",
     "api.reach",
     "api.auth",
     "api.workspace",
