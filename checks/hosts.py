@@ -253,7 +253,7 @@ def _proxy_remedy(cause: str | None, host: str, variable: str) -> str:
     if cause == "proxy-407":
         return (
             f"Put the proxy credentials in {variable}, percent-encoded:"
-            " http://USER:PASSWORD@proxy:port (see proxy.env for the schemes the proxy offers)"
+            " http://USER:PASSWORD@proxy:port (see proxy.connect for the schemes the proxy offers)"
         )
     if cause == "proxy-403":
         return f"Ask the proxy's administrators to allow {host} (CONNECT to port 443)"
