@@ -27,6 +27,7 @@ BUILTIN_FAMILIES = (
     "syntask_doctor.checks.trust",
     "syntask_doctor.checks.interception",
     "syntask_doctor.checks.ocsp",
+    "syntask_doctor.checks.http2",
     "syntask_doctor.checks.dns",
     "syntask_doctor.checks.hosts",
     "syntask_doctor.checks.api",

@@ -27,6 +27,7 @@ EXPECTED_STATIC = {
     "clock.skew",
     "tls.interception",
     "tls.ocsp",
+    "tls.http2",
     "api.reach",
     "api.auth",
     "api.workspace",
