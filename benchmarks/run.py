@@ -20,6 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import ocsp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -147,27 +152,58 @@ def urls() -> list[str]:
     return [*roots, f"{simnet.WORKSPACE_URL}/health", f"{simnet.CLOUD_API}/me/workspaces"]
 
 
-def network_figures(internet: simnet.Internet, repeat: int) -> tuple[list[Figure], str]:
-    bundle = internet.pki.public_bundle
-    env = internet.user_env()
-    full, floor = paired(internet.doctor, lambda: internet.doctor("--offline"), repeat)
+def dependencies(internet: simnet.Internet) -> dict[str, list[str]]:
+    """The checks a full run makes, each with the checks it waits for (``--list-checks``)."""
+    listing = internet.doctor("--list-checks").stdout
+    return {
+        match[1]: [d.strip() for d in (match[2] or "").split(",") if d.strip()]
+        for match in re.finditer(r"^(\S+) .*?(?:\(after (.*)\))?$", listing, re.MULTILINE)
+    }
 
-    # The critical path: one connection to the slowest host, DNS to first byte, as curl
-    # times it (its own process start-up excluded).
-    slowest = ("", 0.0, [0.0] * 5)
-    for url in urls()[: len(simnet.HOSTS)]:
-        done = internet.run(curl(bundle, url), env, 60)
-        steps = [float(x) for x in done.stdout.split()]
-        if steps[-1] > slowest[1]:
-            slowest = (url, steps[-1], steps)
-    url, critical, steps = slowest
-    dns, connect, tls, first_byte = steps[:4]
-    path = (
+
+def timed_curl(internet: simnet.Internet, argv: list[str]) -> list[float]:
+    """curl's own times: DNS done, TCP done, TLS done, first byte, total."""
+    done = internet.run(argv, internet.user_env(), 60)
+    return [float(x) for x in done.stdout.split()]
+
+
+def critical_path(internet: simnet.Internet, checks: dict[str, list[str]]) -> tuple[float, str]:
+    """One connection to the slowest host, DNS to first byte, as curl times it (its own
+    start-up excluded); when the doctor checks OCSP, the OCSP request, which needs that
+    host's certificate, follows the handshake (its DNS lookup can run meanwhile)."""
+    bundle = internet.pki.public_bundle
+    slowest = max(
+        (timed_curl(internet, curl(bundle, url)), url) for url in urls()[: len(simnet.HOSTS)]
+    )
+    (dns, connect, tls, first_byte, total), url = slowest[0][:5], slowest[1]
+    words = (
         f"slowest host {url}: DNS {dns * 1000:.0f} ms, TCP {(connect - dns) * 1000:.0f} ms,"
         f" TLS {(tls - connect) * 1000 if tls else 0:.0f} ms,"
         f" HTTP {(first_byte - max(tls, connect)) * 1000:.0f} ms"
     )
-    loop = " && ".join(shlex.join(curl(bundle, u)) for u in urls())
+    host = urlsplit(url).hostname or ""
+    if "tls.ocsp" not in checks or host in simnet.PLAIN_HTTP:
+        return total, words
+    request = internet.workdir / "ocsp-request.der"
+    leaf = internet.pki.leaves[host, "valid"].certificate
+    builder = ocsp.OCSPRequestBuilder().add_certificate(
+        leaf, internet.pki.issuer.certificate, hashes.SHA1()
+    )
+    request.write_bytes(builder.build().public_bytes(Encoding.DER))
+    post = ["--data-binary", f"@{request}", "-H", "Content-Type: application/ocsp-request"]
+    asked = timed_curl(internet, [*curl(bundle, simnet.OCSP_URL)[:-1], *post, simnet.OCSP_URL])
+    leg = asked[4] - asked[0]
+    words += f"; then OCSP (TCP and HTTP) {leg * 1000:.0f} ms after the TLS handshake"
+    return max(total, tls + leg), words
+
+
+def network_figures(
+    internet: simnet.Internet, checks: dict[str, list[str]], repeat: int
+) -> tuple[list[Figure], str]:
+    env = internet.user_env()
+    full, floor = paired(internet.doctor, lambda: internet.doctor("--offline"), repeat)
+    critical, path = critical_path(internet, checks)
+    loop = " && ".join(shlex.join(curl(internet.pki.public_bundle, u)) for u in urls())
     by_hand = statistics.median(
         _timed(lambda: internet.run(["sh", "-c", loop], env, 120)) for _ in range(repeat)
     )
@@ -193,20 +229,16 @@ def network_figures(internet: simnet.Internet, repeat: int) -> tuple[list[Figure
     ], path
 
 
-def slowest_chain(internet: simnet.Internet) -> str:
+def slowest_chain(internet: simnet.Internet, checks: dict[str, list[str]]) -> str:
     """The doctor's own critical path: the chain of dependent checks that took longest."""
-    listing = internet.doctor("--list-checks").stdout
-    after = {
-        match[1]: [d.strip() for d in (match[2] or "").split(",") if d.strip()]
-        for match in re.finditer(r"^(\S+) .*?(?:\(after (.*)\))?$", listing, re.MULTILINE)
-    }
     seconds = {r["id"]: float(r["seconds"]) for r in internet.doctor().json()["results"]}
     finish: dict[str, tuple[float, list[str]]] = {}
 
     def chain(check: str) -> tuple[float, list[str]]:
         if check not in finish:
             start: tuple[float, list[str]] = (0.0, [])
-            before = max((chain(d) for d in after.get(check, []) if d in seconds), default=start)
+            waits = [d for d in checks.get(check, []) if d in seconds]
+            before = max((chain(d) for d in waits), default=start)
             finish[check] = (before[0] + seconds[check], [*before[1], check])
         return finish[check]
 
@@ -275,8 +307,9 @@ def main() -> int:
         figures = startup_figures(home, args.repeat)
         (base / "slow").mkdir()
         with simnet.Internet(pki, base / "slow", rtt=args.rtt) as internet:
-            network, path = network_figures(internet, args.network_repeat)
-            chain = slowest_chain(internet)
+            checks = dependencies(internet)
+            network, path = network_figures(internet, checks, args.network_repeat)
+            chain = slowest_chain(internet, checks)
             figures += network
             memory = memory_figure(internet, home)
         (base / "dark").mkdir()

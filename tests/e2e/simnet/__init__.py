@@ -14,6 +14,7 @@ from .internet import (
     Internet,
 )
 from .namespaces import tun_unavailable, unavailable
+from .ocsp import OCSP_URL
 from .pki import Pki
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "CLOUD_API",
     "HOSTS",
     "KEY",
+    "OCSP_URL",
     "PLAIN_HTTP",
     "PROXY_PASSWORD",
     "PROXY_USER",
