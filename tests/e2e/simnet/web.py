@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.utils
+import hashlib
 import json
 import socket
 import socketserver
@@ -85,6 +87,12 @@ class _Handler(BaseHTTPRequestHandler):
         owner.requests.append(request)
         response = owner.app(request)
         self.send_response(response.status)
+        if response.status < 200:  # an upgrade: headers only, then the connection is handed over
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.close_connection = True
+            return
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers.items():
@@ -146,13 +154,28 @@ def _json(status: int, value: object) -> Response:
     return Response(status, json.dumps(value).encode(), "application/json")
 
 
-def cloud_api(key: str, workspaces: list[dict[str, str]]) -> App:
-    """Syntask Cloud's API: the key check and each listed workspace's health endpoint."""
-    health = {
-        f"/api/accounts/{w['account_id']}/workspaces/{w['workspace_id']}/health" for w in workspaces
+def websocket_accept(request: Request) -> Response:
+    """The opening handshake of RFC 6455 accepted: ``101`` with the key's answer."""
+    key = request.headers.get("sec-websocket-key", "")
+    digest = hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+    headers = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Accept": base64.b64encode(digest).decode(),
     }
+    return Response(101, headers=headers)
+
+
+def cloud_api(key: str, workspaces: list[dict[str, str]]) -> App:
+    """Syntask Cloud's API: the key check, and each listed workspace's health endpoint and
+    events WebSocket."""
+    roots = {f"/api/accounts/{w['account_id']}/workspaces/{w['workspace_id']}" for w in workspaces}
+    health = {f"{root}/health" for root in roots}
+    events = {f"{root}/events/in" for root in roots}
 
     def app(request: Request) -> Response:
+        if request.path in events and request.headers.get("upgrade", "").lower() == "websocket":
+            return websocket_accept(request)
         if request.path not in health and request.path != "/api/me/workspaces":
             return _json(404, {"detail": "Not Found"})
         if request.headers.get("authorization") != f"Bearer {key}":
