@@ -135,3 +135,23 @@ def test_c24_no_public_dns_but_the_proxy_reaches_everything(internet: Internet) 
     assert_all_pass(run)
     warnings = [r["summary"] for r in run.results.values() if r["status"] == "warn"]
     assert any("DNS" in summary for summary in warnings), warnings  # what still needs it
+
+
+def test_c15_proxy_refusing_websocket_upgrades_fails_the_events_check(internet: Internet) -> None:
+    """C15: REST goes through the (trusted) inspecting proxy; the events WebSocket does not."""
+    internet.block_direct("drop")
+    env = proxied(
+        internet,
+        internet.proxy_url("no-websocket"),
+        SSL_CERT_FILE=str(internet.pki.combined_bundle),
+    )
+
+    run = internet.doctor("--timeout", "2", env=env)
+
+    assert run.exit_code == 1
+    for check_id in (API_HOST, *API_CHECKS):
+        assert run.status(check_id) == "pass", run.results[check_id]
+    websocket = run.results["api.websocket"]
+    assert websocket["status"] == "fail", websocket
+    assert "proxy.corp.test:3131" in websocket["summary"]
+    assert "403" in websocket["summary"]

@@ -35,7 +35,8 @@ CORP_UPLINK, NET_UPLINK = "10.20.0.1", "10.20.0.2"
 PUBLIC = "198.18.0.0/24"
 """Public hosts live in the benchmarking range (RFC 2544), which no real host uses."""
 PROXY_HOST = "proxy.corp.test"
-PROXY_PORTS = {"tunnel": 3128, "basic": 3129, "inspect": 3130}
+PROXY_PORTS = {"tunnel": 3128, "basic": 3129, "inspect": 3130, "no-websocket": 3131}
+"""Each proxy by name; ``no-websocket`` inspects TLS and refuses WebSocket handshakes."""
 PROXY_USER, PROXY_PASSWORD = "alice", "corp#Pass 1"
 """A password that must be percent-encoded in a proxy URL, as many real ones must."""
 
@@ -158,17 +159,18 @@ class Internet:
         self.dns = DnsServer(self.corp, GATEWAY, {**self.addresses, PROXY_HOST: GATEWAY})
         self._servers.append(self.dns)
         self.proxies = {
-            mode: Proxy(
+            name: Proxy(
                 self.corp,
                 GATEWAY,
                 port,
                 self.addresses.get,
-                mode=mode,
+                mode="inspect" if name == "no-websocket" else name,
                 credentials=(PROXY_USER, PROXY_PASSWORD),
                 inspect_context=self.pki.inspection_context,
                 upstream_context=self.pki.client_context(),
+                refuse_upgrades=name == "no-websocket",
             )
-            for mode, port in PROXY_PORTS.items()
+            for name, port in PROXY_PORTS.items()
         }
         self._servers.extend(self.proxies.values())
 
@@ -221,9 +223,9 @@ class Internet:
         """No DNS server answers at the client's configured resolver."""
         self.dns.stop()
 
-    def proxy_url(self, mode: str = "tunnel", *, credentials: bool = False) -> str:
+    def proxy_url(self, name: str = "tunnel", *, credentials: bool = False) -> str:
         auth = f"{quote(PROXY_USER, safe='')}:{quote(PROXY_PASSWORD, safe='')}@"
-        return f"http://{auth if credentials else ''}{PROXY_HOST}:{PROXY_PORTS[mode]}"
+        return f"http://{auth if credentials else ''}{PROXY_HOST}:{PROXY_PORTS[name]}"
 
     # Running programs as a user on the client.
 

@@ -23,6 +23,7 @@ IDLE = 10.0
 CONNECT_TIMEOUT = 5.0
 
 BAD_GATEWAY = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+FORBIDDEN = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 AUTH_REQUIRED = (
     b"HTTP/1.1 407 Proxy Authentication Required\r\n"
     b'Proxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
@@ -50,7 +51,8 @@ class _Server(socketserver.ThreadingTCPServer):
 class Proxy:
     """Modes: ``tunnel``; ``basic`` (407 unless ``credentials`` come as Basic);
     ``inspect`` (TLS is terminated with ``inspect_context(host)`` and re-originated with
-    ``upstream_context``)."""
+    ``upstream_context``; with ``refuse_upgrades`` it answers WebSocket handshakes 403, as
+    gateways that only know plain HTTP do)."""
 
     def __init__(
         self,
@@ -63,12 +65,14 @@ class Proxy:
         credentials: tuple[str, str] | None = None,
         inspect_context: Callable[[str], ssl.SSLContext] | None = None,
         upstream_context: ssl.SSLContext | None = None,
+        refuse_upgrades: bool = False,
     ) -> None:
         self.resolve = resolve
         self.mode = mode
         self.credentials = credentials
         self.inspect_context = inspect_context
         self.upstream_context = upstream_context
+        self.refuse_upgrades = refuse_upgrades
         self.seen: list[Seen] = []
         proxy = self
 
@@ -147,11 +151,18 @@ class Proxy:
         except (ssl.SSLError, OSError):
             return  # the client refused the re-signed certificate
         with client_side:
+            early = b""
+            if self.refuse_upgrades:
+                early = _read_head(client_side)
+                if b"\r\nupgrade: websocket" in early.lower():
+                    client_side.sendall(FORBIDDEN)
+                    return
             try:
                 server_side = self.upstream_context.wrap_socket(upstream, server_hostname=host)
             except (ssl.SSLError, OSError):
                 return
             with server_side:
+                server_side.sendall(early)
                 _relay(client_side, server_side)
 
     def _forward(
@@ -170,6 +181,18 @@ class Proxy:
             upstream.settimeout(IDLE)
             upstream.sendall(head.encode("latin-1") + b"\r\n\r\n" + rest)
             _relay(conn, upstream)
+
+
+def _read_head(conn: socket.socket) -> bytes:
+    """Bytes up to the end of the first request head (or all there was, if it broke off)."""
+    head = b""
+    with contextlib.suppress(OSError):
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            head += chunk
+    return head
 
 
 def _relay(a: socket.socket, b: socket.socket) -> None:
