@@ -119,7 +119,7 @@ def _line(n: Name, report: NameReport | None, system: tuple[str, ...] | str, tim
     )
     via = f"; CNAME {n.name} -> {chain}" if chain else ""
     seen = ", ".join(system) if isinstance(system, tuple) else system
-    return f"{n.name} ({need}: {n.why}): DNS {told}{via}; system resolver: {seen}"
+    return f"{n.name} ({need}; {n.why}): DNS {told}{via}; system resolver: {seen}"
 
 
 def _data(n: Name, report: NameReport | None, system: tuple[str, ...] | str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ BUILD_URL = (
 )
 """Prints the export line with both values percent-encoded; nothing is echoed or stored."""
 RELAY = (
-    "run a local authenticating relay that speaks NTLM/Negotiate for you, such as px"
+    "Run a local authenticating relay that speaks NTLM/Negotiate for you, such as px"
     " (`pip install px-proxy`, then `px --proxy={address}`) or cntlm, and point {variable}"
     " at it: export {variable}='http://127.0.0.1:3128'"
 )
@@ -189,7 +189,8 @@ def _authentication(use: ProxyUse, tunnel: Tunnel, head: str, address: str) -> t
             f"Give httpx your proxy credentials: {encode}",
         )
     return (
-        f"{head} demands authentication httpx cannot do (407): it offers {offered}, and httpx"
+        f"{head} demands authentication httpx cannot do (407 Proxy Authentication Required):"
+        f" it offers {offered}, and httpx"
         " only sends Basic credentials",
         RELAY.format(address=address, variable=variable),
     )
