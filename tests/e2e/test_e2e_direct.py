@@ -153,3 +153,17 @@ def test_c22_clock_off_from_the_servers_is_reported_with_its_offset(
     assert abs(abs(result["data"]["offset_seconds"]) - ahead) < 5, result["data"]
     assert result["remedy"], result
     assert run.status(API_HOST) == "pass"  # the network itself is fine
+
+
+def test_ocsp_revoked_api_certificate_fails_tls_ocsp(internet: Internet) -> None:
+    """The responder named in the API host's certificate says it is revoked."""
+    internet.revoke_certificate("api.syntask.cloud")
+
+    run = internet.doctor("--timeout", "2")
+
+    result = run.results["tls.ocsp"]
+    assert result["status"] == "fail", result
+    assert result["data"]["status"] == "revoked"
+    assert result["data"]["responder"].startswith("http://ocsp.pki.goog/")  # read from the cert
+    assert "REVOKED" in result["summary"].upper()
+    assert run.exit_code == 1

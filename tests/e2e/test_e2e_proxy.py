@@ -155,3 +155,20 @@ def test_c15_proxy_refusing_websocket_upgrades_fails_the_events_check(internet: 
     assert websocket["status"] == "fail", websocket
     assert "proxy.corp.test:3131" in websocket["summary"]
     assert "403" in websocket["summary"]
+
+
+def test_c26_ocsp_responder_only_through_http_proxy_which_is_unset(internet: Internet) -> None:
+    """C26: direct egress blocked, HTTPS_PROXY set, HTTP_PROXY not: OCSP (plain http) fails."""
+    internet.block_direct("drop")
+    url = internet.proxy_url("tunnel")
+
+    run = internet.doctor("--timeout", "1", env=internet.user_env(HTTPS_PROXY=url))
+
+    result = run.results["tls.ocsp"]
+    assert result["status"] == "warn", result  # the Syntask client itself never checks OCSP
+    assert result["data"]["route"] == "direct"
+    assert result["data"]["responder"].startswith("http://ocsp.pki.goog/")
+    assert "HTTP_PROXY" in (result["remedy"] or "")
+    assert run.status("host.ocsp.pki.goog") == "warn"
+    for check_id in (API_HOST, *API_CHECKS):
+        assert run.status(check_id) == "pass", run.results[check_id]
