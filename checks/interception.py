@@ -105,15 +105,22 @@ def _healthy(ctx: Context, verdicts: list[HostTrust]) -> str:
     seen = [v for v in verdicts if v.kind != "unreached"]
     if not seen:
         return "No chain captured: no HTTPS host was reached up to TLS (the host checks say why)"
-    inspected = [v for v in seen if v.kind in ("inspection", "private")]
+    trusted = f"both client paths trust it ({_source_text(ctx)})"
+    inspected = [v for v in seen if v.kind == "inspection"]
+    private = [v for v in seen if v.kind == "private"]
     if inspected:
         named = inspection.product(inspected[0].capture.certificates)
         by = f" by {named}" if named else ""
-        root = root_name(inspected[0])
         hosts = ", ".join(v.host for v in inspected)
         return (
-            f"TLS inspection{by} on {hosts}: the chain ends at {root}, which the public roots do "
-            f"not hold, and both client paths trust it ({_source_text(ctx)})"
+            f"TLS inspection{by} on {hosts}: the chain ends at {root_name(inspected[0])}, "
+            f"which the public roots do not hold, and {trusted}"
+        )
+    if private:
+        hosts = ", ".join(v.host for v in private)
+        return (
+            f"{hosts}: a private CA ({root_name(private[0])}), which the public roots do not "
+            f"hold; {trusted}; no TLS inspection seen"
         )
     return f"No TLS inspection: {len(seen)} host(s) present chains that verify against certifi"
 

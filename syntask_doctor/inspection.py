@@ -318,14 +318,8 @@ def judge(ctx: Context, host: Host, timeout: float, budget: float) -> HostTrust:
     top = capture.certificates[-1]
     if found.public.code in (2, 20) and not is_self_signed(top):
         fetched = fetch_issuer(top, ctx.proxies, timeout, budget)
-    kind = classify(
-        found.public, capture, host.name in PUBLIC_NAMES or host.name == _cloud(ctx), fetched
-    )
+    kind = classify(found.public, capture, host.name in PUBLIC_NAMES, fetched)
     return replace(found, kind=kind, fetched=fetched)
-
-
-def _cloud(ctx: Context) -> str | None:
-    return httpx.URL(ctx.settings.cloud_api_url).host if ctx.settings.cloud_api_url else None
 
 
 PUBLIC_NAMES = frozenset(name for name, _, _ in ALLOW_LIST)

@@ -19,6 +19,10 @@ from tls_fixtures import InspectingProxy, Pki, World, make_pki, pem, public_bund
 from syntask_doctor.chain import fingerprint
 
 CLOUD_WORKSPACE = f"https://api.syntask.cloud/api/accounts/{ACCOUNT}/workspaces/{WORKSPACE}"
+WHOLE_RUN = ("--format", "json", "--skip", "dns.*,api.websocket")
+"""Every check but two: dns.* asks this machine's DNS servers about the public names (every
+host here is reached through the proxy's map instead), and the loopback Cloud stand-in
+speaks no WebSocket (api.websocket has its own tests)."""
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +73,7 @@ def test_c18_bundle_from_the_live_chain_makes_the_second_run_pass(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = doctor("--format", "json")
+    first = doctor(*WHOLE_RUN)
     results = {r["id"]: r for r in first.json()["results"]}
     assert first.exit_code == 1
     assert results["tls.interception"]["status"] == "fail"
@@ -89,9 +93,9 @@ def test_c18_bundle_from_the_live_chain_makes_the_second_run_pass(
     assert KEY not in made.stdout + made.stderr
 
     apply(made.stdout, monkeypatch)
-    second = doctor("--format", "json")
+    second = doctor(*WHOLE_RUN)
     statuses = {r["id"]: r["status"] for r in second.json()["results"]}
-    assert second.exit_code == 0, statuses
+    assert second.exit_code == 0, [(k, v) for k, v in statuses.items() if v != "pass"]
     assert statuses["tls.interception"] == "pass"
     assert statuses["api.auth"] == "pass"
     assert KEY not in first.stdout + second.stdout
