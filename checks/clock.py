@@ -57,7 +57,7 @@ def captured(ctx: Context, hosts: list[Host]) -> list[Capture]:
     results: dict[int, Capture] = {}
     while len(results) < len(hosts):
         try:
-            index, result = found.get(timeout=budget + 2)
+            index, result = found.get(timeout=max(0.1, min(budget + 2, ctx.remaining())))
         except queue.Empty:
             break
         results[index] = result

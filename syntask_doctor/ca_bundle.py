@@ -18,7 +18,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from syntask_doctor import inspection, trust
+from syntask_doctor import inspection, stores, trust
 from syntask_doctor.chain import capture, fingerprint, verify
 from syntask_doctor.hosts import hosts_for
 from syntask_doctor.routes import proxy_environment
@@ -62,7 +62,7 @@ def needed(
     for index, cert in enumerate(seen.certificates):
         lines.append(f"  [{index}] {cert.subject.rfc4514_string()}")
         lines.append(f"      issued by {cert.issuer.rfc4514_string()}")
-    public = verify(url, inspection.public_store().context(), timeout)
+    public = verify(url, stores.public_store().context(), timeout)
     if public.accepted is None:
         raise BundleError(f"the chain of {host} could not be verified: {public.message}")
     if public.accepted:
@@ -73,7 +73,7 @@ def needed(
     top = chain[-1]
     if public.code == 18 or inspection.is_self_signed(top):
         return [top], lines
-    found = inspection.anchor_in(top, inspection.os_roots()) or inspection.fetch_issuer(
+    found = inspection.anchor_in(top, stores.os_roots()) or inspection.fetch_issuer(
         top, proxies, timeout, 3 * timeout
     )
     if found is None:
@@ -94,7 +94,7 @@ def write(out: Path, settings: Settings, timeout: float = 5.0, os_roots: bool = 
     extra = [c for c in added if c.fingerprint(hashes.SHA256()) not in known]
     if os_roots:
         known |= {c.fingerprint(hashes.SHA256()) for c in extra}
-        extra += [c for c in inspection.os_roots() if c.fingerprint(hashes.SHA256()) not in known]
+        extra += [c for c in stores.os_roots() if c.fingerprint(hashes.SHA256()) not in known]
     text = Path(certifi.where()).read_bytes()
     for cert in extra:
         text += f"\n# Added by syntask-doctor: {cert.subject.rfc4514_string()}\n".encode()

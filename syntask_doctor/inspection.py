@@ -8,12 +8,8 @@ Issuer names only serve to name an inspection product, as information.
 
 from __future__ import annotations
 
-import os
-import ssl
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-import certifi
 import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -26,7 +22,7 @@ from syntask_doctor.context import Context
 from syntask_doctor.hosts import ALLOW_LIST, Host
 from syntask_doctor.probe import Probe, fetch
 from syntask_doctor.routes import ProxyEnvironment
-from syntask_doctor.settings import Settings
+from syntask_doctor.stores import Store, os_roots, os_store, path_store, public_store
 
 PRODUCTS = (
     ("zscaler", "Zscaler"),
@@ -64,75 +60,6 @@ FAULTS = {
 }
 UNKNOWN_ISSUER = (2, 19, 20)
 """Codes of a chain that ends at a CA the store does not hold."""
-
-
-@dataclass(frozen=True)
-class Store:
-    """A set of trusted roots: certifi, a client path's CA source, or the OS store."""
-
-    name: str
-    kind: str
-    """``certifi``, ``file``, ``dir``, ``os`` or ``off`` (verification switched off)."""
-    location: str
-
-    def context(self) -> ssl.SSLContext:
-        if self.kind == "dir":
-            return ssl.create_default_context(capath=self.location)
-        if self.kind == "os":
-            cafile, capath = _os_paths()
-            return ssl.create_default_context(cafile=cafile, capath=capath)
-        return ssl.create_default_context(cafile=self.location)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        kind = "file" if self.kind == "certifi" else self.kind
-        return kind, os.path.realpath(self.location) if kind == "file" else self.location
-
-
-def public_store() -> Store:
-    return Store("public roots (certifi)", "certifi", certifi.where())
-
-
-def path_store(source: trust.CaSource, settings: Settings | None = None) -> Store:
-    if settings is not None and trust.verification_disabled(settings):
-        return Store(source.path_name, "off", "verification switched off")
-    return Store(source.path_name, source.kind, source.location)
-
-
-def _os_paths() -> tuple[str | None, str | None]:
-    """The OS store as OpenSSL was built to find it, whatever SSL_CERT_* say."""
-    paths = ssl.get_default_verify_paths()
-    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
-    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
-    return cafile, capath
-
-
-def os_store() -> Store | None:
-    cafile, capath = _os_paths()
-    if cafile is None and capath is None:
-        return None
-    shown = " and ".join(p for p in (cafile and os.path.realpath(cafile), capath) if p is not None)
-    return Store("OS trust store", "os", shown)
-
-
-def os_bundle_file() -> str | None:
-    """The OS store as one PEM file (it holds the public roots too), when there is one."""
-    cafile, _ = _os_paths()
-    return os.path.realpath(cafile) if cafile else None
-
-
-def os_roots() -> list[x509.Certificate]:
-    cafile, capath = _os_paths()
-    found: list[x509.Certificate] = []
-    if cafile:
-        found += trust.load_pem_certificates(Path(cafile).read_bytes())
-    elif capath:
-        for entry in sorted(Path(capath).glob("*.[0-9]")):
-            try:
-                found += trust.load_pem_certificates(entry.read_bytes())
-            except OSError:
-                continue
-    return found
 
 
 def product(certificates: tuple[x509.Certificate, ...]) -> str | None:
@@ -275,14 +202,32 @@ def _plain_client(timeout: float) -> httpx.Client:
     return httpx.Client(trust_env=True, timeout=httpx.Timeout(timeout), follow_redirects=True)
 
 
-def _verify_with(store: Store, url: str, timeout: float) -> Verification:
-    if store.kind == "off":
-        return Verification(True, message="verification is switched off")
+def _verify_with(ctx: Context, store: Store, url: str, timeout: float) -> Verification:
+    if ctx.remaining() < timeout:
+        return Verification(None, message="not asked: the run's deadline is too close")
     try:
         context = store.context()
     except (OSError, ValueError) as exc:
         return Verification(None, message=f"its CA source does not load: {exc}")
     return verify(url, context, timeout)
+
+
+def _stores_judge(ctx: Context, url: str, timeout: float) -> list[Verification]:
+    """certifi's, the workspace client's and the login client's verdicts, each asked once."""
+    verdicts: dict[tuple[str, str], Verification] = {}
+    results = []
+    for store in (
+        public_store(),
+        path_store(trust.workspace_source(ctx.settings), ctx.settings),
+        path_store(trust.login_source(ctx.env)),
+    ):
+        if store.kind == "off":
+            results.append(Verification(True, message="verification is switched off"))
+            continue
+        if store.key not in verdicts:
+            verdicts[store.key] = _verify_with(ctx, store, url, timeout)
+        results.append(verdicts[store.key])
+    return results
 
 
 def judge(ctx: Context, host: Host, timeout: float, budget: float) -> HostTrust:
@@ -299,24 +244,14 @@ def judge(ctx: Context, host: Host, timeout: float, budget: float) -> HostTrust:
         return HostTrust(
             host.name, host.critical, capture, unreached, unreached, unreached, kind="unreached"
         )
-    public = public_store()
-    workspace = path_store(trust.workspace_source(ctx.settings), ctx.settings)
-    login = path_store(trust.login_source(ctx.env))
-    verdicts: dict[tuple[str, str], Verification] = {}
-    results = []
-    for store in (public, workspace, login):
-        if store.kind == "off" or store.key not in verdicts:
-            verdict = _verify_with(store, host.url, timeout)
-            if store.kind != "off":
-                verdicts[store.key] = verdict
-        results.append(verdict if store.kind == "off" else verdicts[store.key])
+    results = _stores_judge(ctx, host.url, timeout)
     found = HostTrust(host.name, host.critical, capture, results[0], results[1], results[2])
     system = os_store()
     if found.rejected_by and system is not None:
-        found = replace(found, os=_verify_with(system, host.url, timeout))
+        found = replace(found, os=_verify_with(ctx, system, host.url, timeout))
     fetched = None
     top = capture.certificates[-1]
-    if found.public.code in (2, 20) and not is_self_signed(top):
+    if found.public.code in (2, 20) and not is_self_signed(top) and ctx.remaining() > timeout:
         fetched = fetch_issuer(top, ctx.proxies, timeout, budget)
     kind = classify(found.public, capture, host.name in PUBLIC_NAMES, fetched)
     return replace(found, kind=kind, fetched=fetched)

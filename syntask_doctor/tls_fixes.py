@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from syntask_doctor import clock, inspection, trust
+from syntask_doctor import clock, inspection, stores, trust
 from syntask_doctor import settings as names
 from syntask_doctor.chain import now
 from syntask_doctor.context import Context
@@ -99,7 +99,7 @@ def _unknown_root(ctx: Context, verdict: HostTrust) -> tuple[str, str]:
         return _split(ctx, start, rejected[0])
     workspace = trust.workspace_source(ctx.settings)
     login = trust.login_source(ctx.env)
-    os_file = inspection.os_bundle_file()
+    os_file = stores.os_bundle_file()
     if verdict.os is not None and verdict.os.accepted and os_file:
         return (
             f"{start}; the OS trust store accepts it (IT installed the root there), but no "

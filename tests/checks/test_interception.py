@@ -33,7 +33,7 @@ from tls_fixtures import (
     site,
 )
 
-from syntask_doctor import inspection
+from syntask_doctor import stores
 from syntask_doctor.chain import fingerprint
 from syntask_doctor.model import Result, Status
 
@@ -346,7 +346,7 @@ def test_root_installed_in_the_os_store_is_named_and_the_os_bundle_offered(
     store's location (as OpenSSL reports it) is pointed at a bundle holding the root."""
     system = tmp_path / "ca-certificates.crt"
     system.write_bytes(public.read_bytes() + pem(pki.corp_root.cert))
-    monkeypatch.setattr(inspection, "_os_paths", lambda: (str(system), None))
+    monkeypatch.setattr(stores, "_os_paths", lambda: (str(system), None))
     with InspectingProxy(pki.corp_root, world.hosts, public) as proxy:
         through(monkeypatch, proxy)
         result = interception()
