@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from conftest import ACCOUNT, KEY, WORKSPACE, run_checks, workspace_item
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
+from test_probe import black_hole
 from tls_fixtures import (
     DAY,
     Authority,
@@ -353,3 +355,26 @@ def test_root_installed_in_the_os_store_is_named_and_the_os_bundle_offered(
     assert result.status is Status.FAIL
     assert "the OS trust store accepts it (IT installed the root there)" in result.outcome.summary
     assert (result.outcome.remedy or "").startswith(f"export SSL_CERT_FILE={system}")
+
+
+# Time limits
+
+
+def test_api_host_that_drops_packets_leaves_no_verdict_and_the_run_in_time(
+    pki: Pki, public: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C27's host seen from here: no chain to judge; the host check owns the TCP failure."""
+    with World(pki) as world, black_hole() as port:
+        monkeypatch.setenv("SYNTASK_API_URL", f"https://127.0.0.1:{port}/api")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with LoopbackProxy(hosts=world.hosts) as proxy:
+            through(monkeypatch, proxy)
+            started = time.monotonic()
+            results = run_checks("tls.interception", timeout=0.5, deadline=5)
+            took = time.monotonic() - started
+    result = results["tls.interception"]
+    assert result.status is Status.PASS, everything(result)
+    assert kinds(result)["127.0.0.1"] == "unreached"
+    assert "127.0.0.1: no chain captured: no answer to the TCP connection" in everything(result)
+    assert results["clock.skew"].status is Status.PASS
+    assert took < 4

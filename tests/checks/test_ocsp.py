@@ -171,3 +171,17 @@ def test_inspected_leaf_without_responder_is_skipped(
         result = run_checks("tls.ocsp")["tls.ocsp"]
     assert result.status is Status.SKIP, everything(result)
     assert "CN=api.syntask.cloud" in result.outcome.summary
+
+
+def test_c26_proxy_password_never_shown_in_the_proposed_http_proxy(
+    pki: Pki, public: Path, monkeypatch: pytest.MonkeyPatch, responder_server: HTTPServer
+) -> None:
+    leaf = pki.public_ca.issue("api.syntask.cloud", ocsp=RESPONDER)
+    with cloud(pki, monkeypatch, api_leaf=leaf) as world:
+        credentials = ("alice", "s3cret-pass")
+        with LoopbackProxy(mode="basic", credentials=credentials, hosts=world.hosts) as proxy:
+            monkeypatch.setenv("HTTPS_PROXY", f"http://alice:s3cret-pass@127.0.0.1:{proxy.port}")
+            result = run_checks("tls.ocsp")["tls.ocsp"]
+    assert result.status is Status.WARN, everything(result)
+    assert "s3cret-pass" not in everything(result) + str(result.outcome.data)
+    assert (result.outcome.remedy or "").startswith("export HTTP_PROXY=http://alice:****@127.0.0.1")
