@@ -22,7 +22,7 @@ from syntask_doctor.context import Context
 from syntask_doctor.hosts import ALLOW_LIST, Host
 from syntask_doctor.probe import Probe, fetch
 from syntask_doctor.routes import ProxyEnvironment
-from syntask_doctor.stores import Store, os_roots, os_store, path_store, public_store
+from syntask_doctor.stores import Store, os_store, path_store, public_store
 
 PRODUCTS = (
     ("zscaler", "Zscaler"),
@@ -106,13 +106,6 @@ def aia_urls(certificate: x509.Certificate) -> tuple[list[str], list[str]]:
         elif item.access_method == AuthorityInformationAccessOID.CA_ISSUERS:
             issuers.append(item.access_location.value)
     return ocsp, issuers
-
-
-def top_issuer(capture: Capture) -> x509.Certificate | None:
-    """The root the chain ends at: the top certificate when it signed itself."""
-    if capture.certificates and is_self_signed(capture.certificates[-1]):
-        return capture.certificates[-1]
-    return None
 
 
 def anchor_in(
@@ -259,16 +252,3 @@ def judge(ctx: Context, host: Host, timeout: float, budget: float) -> HostTrust:
 
 PUBLIC_NAMES = frozenset(name for name, _, _ in ALLOW_LIST)
 """Hosts whose real certificates are publicly issued: an unknown CA there is inspection."""
-
-
-def anchor(found: HostTrust) -> x509.Certificate | None:
-    """The certificate a trust bundle needs so that this chain verifies."""
-    chain = found.capture.certificates
-    if not chain:
-        return None
-    if found.kind == "missing-intermediate":
-        return found.fetched
-    top = chain[-1]
-    if is_self_signed(top):
-        return top
-    return anchor_in(top, os_roots()) or found.fetched

@@ -124,3 +124,26 @@ def test_no_chain_means_no_bundle_and_says_why(
     assert made.exit_code == 1
     assert made.stderr.startswith("No bundle written: no TLS chain captured from 127.0.0.1")
     assert not out.exists()
+
+
+def test_proxy_that_sends_only_its_leaf_root_nowhere_to_be_found(
+    world: World, pki: Pki, public: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root is not presented, not in this machine's OS store, not downloadable: the
+    doctor writes nothing and says what to ask for, naming the issuer."""
+    with InspectingProxy(pki.corp_root, world.hosts, public, present="leaf") as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        out = tmp_path / "ca.pem"
+        made = doctor("ca-bundle", str(out), "--os-roots")
+        judged = doctor("--format", "json", "--only", "tls.interception")
+    assert made.exit_code == 1
+    assert "'CN=Corp TLS Inspection Root,O=Acme Corp'" in made.stderr
+    assert "ask IT for it as a PEM file" in made.stderr
+    assert not out.exists()
+    result = judged.json()["results"][-1]
+    assert result["id"] == "tls.interception"
+    assert result["status"] == "fail"
+    assert "unable to get local issuer certificate (OpenSSL code 20)" in "\n".join(
+        result["details"]
+    )
