@@ -55,7 +55,8 @@ def _statuses(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
             continue
         worse = _SEVERITY.get(now, 0) - _SEVERITY.get(was, 0)
         summary = after.get(check_id, before.get(check_id, {})).get("summary", "")
-        weight = 50 + 10 * worse if worse > 0 else 20 + worse
+        # New failures first, ranked by how bad the new status is, then by how far it fell.
+        weight = 50 + 10 * _SEVERITY.get(now, 0) + worse if worse > 0 else 20 + worse
         changes.append(Change(weight, "check", f"{check_id}: {was} -> {now}  ({summary})"))
     return changes
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from syntask_doctor.model import Report
+if TYPE_CHECKING:
+    from syntask_doctor.model import Report
 
 FORMATS = {
     "rich": "syntask_doctor.reports.terminal",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import time
 import uuid
@@ -18,17 +19,22 @@ import trustme
 from click.testing import CliRunner
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from syntask_doctor import registry, runner
 from syntask_doctor.cli import main
 from syntask_doctor.context import Context
 from syntask_doctor.model import Result
 from syntask_doctor.settings import resolve
+from syntask_doctor.websocket import accept_for
 
 ACCOUNT = "0f3c1a2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
 WORKSPACE = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
 KEY = "pnu_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 SA_KEY = "pnb_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
+
+LOCAL_ONLY = ("--skip", "host.*.cloud,host.*.com,host.*.goog,dns.resolve")
+"""CLI arguments that keep a run on loopback: no public host is looked up or contacted."""
 
 _SCRUB_PREFIXES = ("SYNTASK_",)
 _SCRUB_NAMES = {
@@ -158,7 +164,15 @@ def fake_cloud(
     monkeypatch.setenv("SYNTASK_API_URL", workspace_url)
     monkeypatch.setenv("SYNTASK_API_KEY", KEY)
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_bundle))
+    tls_server.expect_request(re.compile(r".*/events/in$")).respond_with_handler(_upgrade)
     return FakeCloud(tls_server, root, workspace_url)
+
+
+def _upgrade(request: Request) -> Response:
+    """The events WebSocket's opening handshake, answered as the real API does (101)."""
+    key = request.headers.get("Sec-WebSocket-Key", "")
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    return Response(status=101, headers={**headers, "Sec-WebSocket-Accept": accept_for(key)})
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import KEY, FakeCloud, doctor, workspace_item
+from conftest import KEY, LOCAL_ONLY, FakeCloud, doctor, workspace_item
 
 from syntask_doctor import __version__
 
 SCHEMA = json.loads(files("syntask_doctor").joinpath("schema/report.schema.json").read_text())
-LOCAL_ONLY = ("--skip", "host.*.cloud,host.*.com,host.*.goog")
 
 
 def validate(document: object) -> None:

@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeCloud, doctor, workspace_item
+from conftest import LOCAL_ONLY, FakeCloud, doctor, workspace_item
 from proxy_server import LoopbackProxy
 
 from syntask_doctor.formats import FORMATS
-
-LOCAL_ONLY = ("--skip", "host.*.cloud,host.*.com,host.*.goog")
 
 
 def _token(length: int) -> str:

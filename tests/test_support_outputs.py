@@ -8,9 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import ACCOUNT, WORKSPACE, FakeCloud, doctor, workspace_item
-
-LOCAL_ONLY = ("--skip", "host.*.cloud,host.*.com,host.*.goog")
+from conftest import ACCOUNT, LOCAL_ONLY, WORKSPACE, FakeCloud, doctor, workspace_item
 
 
 def test_save_writes_private_json_and_markdown_and_says_where_to_send(clean_env: Path) -> None:
@@ -82,7 +80,7 @@ def test_diff_puts_the_new_failure_first(
     assert run.exit_code == 0
     lines = run.stdout.splitlines()
     assert lines[0].startswith("verdict")
-    assert "pass -> fail" in lines[1]
+    assert "-> fail" in lines[1]
     assert any(line.startswith("route") and "127.0.0.1:9" in line for line in lines)
     assert doctor("diff", str(good), str(good)).stdout.startswith("No difference")
 
