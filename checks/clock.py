@@ -18,6 +18,7 @@ from syntask_doctor.hosts import Host
 from syntask_doctor.model import Outcome, failed, passed, warned
 from syntask_doctor.probe import Probe, limits
 from syntask_doctor.registry import check
+from syntask_doctor.routes import Route
 
 SYNC = (
     "Turn on time synchronisation: `sudo timedatectl set-ntp true` (Linux), "
@@ -28,11 +29,26 @@ SYNC = (
 
 def compared_hosts(ctx: Context) -> list[Host]:
     """The API host (the critical one) and one other host, HTTPS preferred."""
-    critical = [h for h in ctx.hosts if h.critical]
+    critical = [h for h in ctx.hosts_in_run if h.critical]
     others = sorted(
-        (h for h in ctx.hosts if not h.critical), key=lambda h: not h.url.startswith("https")
+        (h for h in ctx.hosts_in_run if not h.critical),
+        key=lambda h: not h.url.startswith("https"),
     )
     return critical[:1] + others[:1]
+
+
+def prefetch(ctx: Context, hosts: list[Host]) -> None:
+    """Start the captures the TLS checks will need, so that they do not start only after
+    the clock is read: one connection per host serves both, and no wait is added."""
+    timeout, budget = limits(ctx.step_timeout(), ctx.remaining())
+    shared = chain.for_run(ctx)
+    for host in hosts:
+        route = ctx.proxies.route(host.url)
+
+        def make(host: Host = host, route: Route = route) -> Capture:
+            return chain.capture(host.url, route, timeout, budget)
+
+        threading.Thread(target=shared.get, args=(host.url, make, 0), daemon=True).start()
 
 
 def captured(ctx: Context, hosts: list[Host]) -> list[Capture]:
@@ -67,6 +83,7 @@ def captured(ctx: Context, hosts: list[Host]) -> list[Capture]:
 @check("clock.skew", "This machine's clock", depends_on=("proxy.env",), network=True)
 def clock_skew(ctx: Context) -> Outcome:
     hosts = compared_hosts(ctx)
+    prefetch(ctx, [h for h in ctx.hosts_in_run if h.url.startswith("https://")])
     readings: list[tuple[str, float]] = []
     details: list[str] = []
     for host, capture in zip(hosts, captured(ctx, hosts), strict=False):

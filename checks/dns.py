@@ -67,7 +67,7 @@ def resolve_names(ctx: Context) -> Outcome:
 def _names(ctx: Context) -> list[Name]:
     found: dict[str, Name] = {}
     covered = {role for role in ("http", "https", "all") if role in ctx.proxies.effective}
-    for host in ctx.hosts:
+    for host in ctx.hosts_in_run:
         if is_address(host.name):
             continue
         route = ctx.proxies.route(host.url)

@@ -72,7 +72,7 @@ def http2(ctx: Context) -> Outcome:
             enabled=True,
             h2_installed=False,
         )
-    api = next((h for h in ctx.hosts if h.critical), None)
+    api = next((h for h in ctx.hosts_in_run if h.critical), None)
     if api is None or not api.url.startswith("https://"):
         return passed(
             "HTTP/2 is on, but the API URL is not https://: HTTP/1.1 is used", enabled=True

@@ -26,7 +26,7 @@ from syntask_doctor.tls_fixes import describe_fault, root_name
 
 
 def https_hosts(ctx: Context) -> list[Host]:
-    return [h for h in ctx.hosts if h.url.startswith("https://")]
+    return [h for h in ctx.hosts_in_run if h.url.startswith("https://")]
 
 
 def judge_all(ctx: Context, hosts: list[Host]) -> list[HostTrust]:

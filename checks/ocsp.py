@@ -38,7 +38,7 @@ def _capture(ctx: Context, url: str, route: Route, timeout: float, budget: float
     network=True,
 )
 def ocsp_check(ctx: Context) -> Outcome:
-    api = next((h for h in ctx.hosts if h.critical and h.url.startswith("https://")), None)
+    api = next((h for h in ctx.hosts_in_run if h.critical and h.url.startswith("https://")), None)
     if api is None:
         return skipped("The API host is not reached over HTTPS: there is no certificate to check")
     timeout, budget = limits(ctx.step_timeout(), ctx.remaining())

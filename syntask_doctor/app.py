@@ -8,11 +8,13 @@ import platform
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from cryptography.utils import CryptographyDeprecationWarning
 from rich.console import Console
 
 from syntask_doctor import __version__, registry, runner
@@ -87,6 +89,9 @@ def scrubber(settings: Settings) -> Scrubber:
 def main(options: RunOptions) -> int:
     """Run the doctor as the options say; returns the exit code."""
     started = time.monotonic()
+    # Public roots with non-positive serials make cryptography warn on first use, from any
+    # check's thread; stdout and stderr carry the doctor's words only.
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
     settings = resolve(profile_flag=options.profile)
     scrub = scrubber(settings)
     try:
@@ -121,6 +126,7 @@ def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: floa
         timeout=options.timeout,
         deadline=started + options.deadline,
         offline=options.offline,
+        skipped=frozenset(c.id for c in checks if runner.matches(c.id, options.skip)),
     )
     with Progress(enabled=sys.stderr.isatty()) as progress:
         results = runner.run(selected, ctx, on_start=progress.started, on_finish=progress.finished)

@@ -30,6 +30,8 @@ class Context:
     system's own, from ``/etc/resolv.conf``."""
     system_resolver: Resolver = resolve
     """``getaddrinfo`` as the client calls it (it honours ``/etc/hosts``)."""
+    skipped: frozenset[str] = frozenset()
+    """Ids of checks the user skipped (``--skip``)."""
 
     @property
     def env(self) -> Mapping[str, str]:
@@ -42,6 +44,11 @@ class Context:
     @cached_property
     def hosts(self) -> tuple[Host, ...]:
         return hosts_for(self.settings)
+
+    @property
+    def hosts_in_run(self) -> tuple[Host, ...]:
+        """The hosts not skipped: ``--skip host.X`` keeps every check away from X."""
+        return tuple(h for h in self.hosts if h.check_id not in self.skipped)
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())

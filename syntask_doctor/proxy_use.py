@@ -31,7 +31,7 @@ class ProxyUse:
 
 def proxies_in_use(ctx: Context) -> list[ProxyUse]:
     carried: dict[str, list[tuple[Host, Route]]] = {}
-    for host in ctx.hosts:
+    for host in ctx.hosts_in_run:
         route = ctx.proxies.route(host.url)
         if route.proxy is not None:
             carried.setdefault(route.proxy, []).append((host, route))

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import KEY, LOCAL_ONLY, FakeCloud, doctor, workspace_item
+from proxy_server import LoopbackProxy
 
 from syntask_doctor import __version__
 
@@ -121,3 +122,17 @@ def test_broken_profiles_file_is_a_finding_not_a_traceback(
     assert results["settings.profile"]["status"] == "fail"
     assert "line 2" in " ".join(results["settings.profile"]["details"])
     assert run.exit_code == 1
+
+
+def test_skipped_hosts_are_contacted_by_no_check(
+    fake_cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--skip host.X keeps every check (clock, TLS, OCSP, DNS, proxy) away from X."""
+    fake_cloud.workspaces(workspace_item())
+    fake_cloud.health()
+    with LoopbackProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        doctor("--format", "json", *LOCAL_ONLY)
+        asked = {target.rsplit(":", 1)[0].split("//")[-1] for _, target, _ in proxy.log.requests}
+    assert asked == {"127.0.0.1"}
