@@ -88,7 +88,9 @@ def test_c27_blackholed_api_fails_at_tcp_within_the_timeout(internet: Internet) 
     for host in HOSTS[1:]:
         assert run.status(host_check(host)) == "pass"
     assert {run.status(check_id) for check_id in API_CHECKS} == {"skip"}
-    assert max(r["seconds"] for r in run.results.values()) <= timeout + 0.5
+    # Every check ends about one timeout in (a loaded 2-core CI machine adds scheduling delay;
+    # the TCP layer itself is held to timeout + 0.5 above).
+    assert max(r["seconds"] for r in run.results.values()) <= timeout + 1.5
     assert run.seconds < 3 * timeout + 5  # the run deadline, plus the process's start-up
 
 
