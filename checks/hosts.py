@@ -276,6 +276,7 @@ def _tls_remedy(cause: str | None, host: str, port: int, ca_variable: str) -> st
     if cause == "clock":
         return "Check this machine's clock (see the clock check), then the certificate's dates"
     return (
-        f"Trust the CA that signed this certificate: point {ca_variable} at a bundle of"
-        " certifi's roots plus that CA (see tls.ca_bundle)"
+        "Trust the CA that signed it (tls.interception shows the chain): "
+        "`syntask-doctor ca-bundle ~/syntask-ca-bundle.pem` writes a bundle and prints the "
+        f"setting to apply (today the client trusts {ca_variable})"
     )

@@ -232,7 +232,8 @@ def test_tls_remedy_names_the_workspace_client_own_ca_setting(
     result = run_checks("host.127.0.0.1")["host.127.0.0.1"]
     assert result.status is Status.FAIL
     assert result.outcome.remedy is not None
-    assert "point SYNTASK_API_SSL_CERT_FILE at a bundle" in result.outcome.remedy
+    assert "today the client trusts SYNTASK_API_SSL_CERT_FILE" in result.outcome.remedy
+    assert "syntask-doctor ca-bundle" in result.outcome.remedy
 
 
 def test_refused_port_fails_at_tcp(monkeypatch: pytest.MonkeyPatch) -> None:
