@@ -88,19 +88,10 @@ class LoopbackProxy:
         return self.hosts.get(host, (host, port))
 
     def _handle(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            head += chunk
-        raw_head, _, rest = head.partition(b"\r\n\r\n")
-        lines = raw_head.decode("latin-1").split("\r\n")
-        method, target, _version = lines[0].split(" ", 2)
-        headers = {
-            k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
-        }
+        request = read_request(conn)
+        if request is None:
+            return
+        method, target, headers, lines, rest = request
         self.log.requests.append((method, target, headers))
         if self.mode == "hang":
             threading.Event().wait(30)
@@ -209,6 +200,28 @@ def _read_head(conn: socket.socket) -> bytes:
             break
         head += chunk
     return head
+
+
+Request = tuple[str, str, dict[str, str], list[str], bytes]
+"""method, target, headers (lower-case names), the head's lines, bytes read past the head."""
+
+
+def read_request(conn: socket.socket) -> Request | None:
+    """Read one request head from a client; ``None`` if it hangs up first."""
+    conn.settimeout(10)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        head += chunk
+    raw_head, _, rest = head.partition(b"\r\n\r\n")
+    lines = raw_head.decode("latin-1").split("\r\n")
+    method, target, _version = lines[0].split(" ", 2)
+    headers = {
+        k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
+    }
+    return method, target, headers, lines, rest
 
 
 def _pipe(a: socket.socket, b: socket.socket) -> None:

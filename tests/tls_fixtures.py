@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
-from proxy_server import LoopbackProxy, _pipe
+from proxy_server import LoopbackProxy, _pipe, read_request
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -258,19 +258,10 @@ class InspectingProxy(LoopbackProxy):
             return self._minted[host]
 
     def _handle(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            head += chunk
-        raw, _, rest = head.partition(b"\r\n\r\n")
-        lines = raw.decode("latin-1").split("\r\n")
-        method, target, _ = lines[0].split(" ", 2)
-        headers = {
-            k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])
-        }
+        request = read_request(conn)
+        if request is None:
+            return
+        method, target, headers, lines, rest = request
         self.log.requests.append((method, target, headers))
         if method != "CONNECT":
             self._forward(conn, method, target, lines, rest)
