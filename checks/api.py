@@ -16,7 +16,7 @@ from syntask_doctor.answers import API_SHAPE, html_page, not_api
 from syntask_doctor.context import Context
 from syntask_doctor.guard import refuse_key
 from syntask_doctor.hosts import hosts_for
-from syntask_doctor.model import Outcome, failed, passed, skipped, warned
+from syntask_doctor.model import Outcome, Status, failed, passed, skipped, warned
 from syntask_doctor.probe import Answer, fetch, limits
 from syntask_doctor.registry import Check, provider
 from syntask_doctor.routes import Route
@@ -295,6 +295,11 @@ def workspace(ctx: Context) -> Outcome:
     if ids is None:
         return skipped("SYNTASK_API_URL names no Cloud workspace")
     earlier = ctx.result("api.auth")
+    if earlier is not None and earlier.status is not Status.PASS:
+        # Without a verdict on the key there is no list to look in: say nothing about membership.
+        return skipped(
+            f"Not judged: api.auth has no verdict on the key ({earlier.outcome.summary})"
+        )
     visible: list[dict[str, str]] = (
         list(earlier.outcome.data.get("workspaces", [])) if earlier else []
     )

@@ -116,6 +116,15 @@ def clock_skew(ctx: Context) -> Outcome:
         details.append("the servers disagree with each other: one of their clocks is off")
     size = abs(seconds)
     said = f"This machine's clock is {clock.duration(seconds)} {clock.direction(seconds)} {nearest}"
+    if size > clock.FAIL_SECONDS and len(readings) == 1:
+        # One server's Date alone cannot tell this machine's clock from that server's.
+        details.append("only one server could be compared: its own clock may be the wrong one")
+        return warned(
+            f"{said}, by the only server compared: {_tls_effect(seconds)}",
+            *details,
+            remedy=f"Compare with another server, or {SYNC[0].lower()}{SYNC[1:]}",
+            **data,
+        )
     if size > clock.FAIL_SECONDS:
         tls = _tls_effect(seconds)
         return failed(f"{said}: {tls}", *details, remedy=SYNC, **data)

@@ -14,7 +14,7 @@ from syntask_doctor import clients
 from syntask_doctor import websocket as ws
 from syntask_doctor.answers import gateway_remedy, html_page
 from syntask_doctor.context import Context
-from syntask_doctor.model import Outcome, failed, passed, skipped
+from syntask_doctor.model import Outcome, Status, failed, passed, skipped
 from syntask_doctor.probe import fetch, limits
 from syntask_doctor.registry import check
 from syntask_doctor.secrets import mask_url
@@ -25,6 +25,10 @@ def events_websocket(ctx: Context) -> Outcome:
     api_url = (ctx.settings.api_url or "").strip()
     if not api_url:
         return skipped("No API URL: the client has no event stream to open")
+    rest = ctx.result("api.reach")
+    if rest is not None and rest.status is not Status.PASS:
+        # Only when REST works can a failed upgrade be blamed on what differs for WebSockets.
+        return skipped(f"Not judged: api.reach did not pass ({rest.outcome.summary})")
     url = ws.ws_url(api_url)
     target = ws.http_url(url)
     route = ctx.proxies.route(target)

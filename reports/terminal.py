@@ -20,7 +20,15 @@ STYLES = {
     Status.ERROR: ("‼ error", "bold magenta"),
 }
 INDENT = " " * 9
-FAMILIES = {"settings": "Settings", "proxy": "Proxy", "tls": "Trust", "host": "Hosts", "api": "API"}
+FAMILIES = {
+    "dns": "DNS",
+    "clock": "Clock",
+    "settings": "Settings",
+    "proxy": "Proxy",
+    "tls": "Trust",
+    "host": "Hosts",
+    "api": "API",
+}
 VERDICTS = {
     Status.PASS: "All checks passed",
     Status.WARN: "No failure; read the warnings",

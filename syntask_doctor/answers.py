@@ -106,6 +106,15 @@ def not_api(url: str, answer: Answer, data: dict[str, Any], details: list[str]) 
                 remedy=f"{API_SHAPE}; a sign-in page means an access gateway sits in the way",
                 **data,
             )
+    if redirect and not data["location"].endswith("/health"):
+        return failed(
+            f"The API answers with a redirect (HTTP {answer.status}) to {data['location']},"
+            " which is not the API: a sign-in page or a gateway sits in the way",
+            *details,
+            remedy=f"{API_SHAPE}; if it is right, ask for API calls to this address to be let"
+            " through without a browser sign-in",
+            **data,
+        )
     if redirect:
         base = data["location"].removesuffix("/health")
         return warned(

@@ -24,7 +24,7 @@ from syntask_doctor.context import Context
 from syntask_doctor.formats import renderer
 from syntask_doctor.model import Report, SettingView, SupportAnswers
 from syntask_doctor.progress import Progress
-from syntask_doctor.save import report_stem, write_private
+from syntask_doctor.save import SaveError, report_stem, write_private
 from syntask_doctor.secrets import Scrubber, mask_key, secret_values
 from syntask_doctor.settings import Settings, resolve
 
@@ -98,6 +98,9 @@ def main(options: RunOptions) -> int:
         return _run(settings, scrub, options, started)
     except click.UsageError:
         raise
+    except SaveError as exc:
+        click.echo(f"syntask-doctor: {scrub(str(exc))}", err=True)
+        return EXIT_USAGE
     except Exception:  # noqa: BLE001 - the last line of defence: our bug, reported plainly
         trace = traceback.format_exc()
         click.echo(
@@ -116,6 +119,8 @@ def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: floa
         if not any(runner.matches(i, [pattern]) for i in ids):
             raise click.UsageError(f"no check matches {pattern!r}; see --list-checks")
     selected = runner.select(checks, options.only, options.skip)
+    if not selected:
+        raise click.UsageError("--only and --skip leave no check to run")
     if options.list_checks:
         for item in selected:
             after = f"  (after {', '.join(item.depends_on)})" if item.depends_on else ""
@@ -128,7 +133,7 @@ def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: floa
         offline=options.offline,
         skipped=frozenset(c.id for c in checks if runner.matches(c.id, options.skip)),
     )
-    with Progress(enabled=sys.stderr.isatty()) as progress:
+    with Progress(enabled=sys.stderr is not None and sys.stderr.isatty()) as progress:
         results = runner.run(selected, ctx, on_start=progress.started, on_finish=progress.finished)
     report = Report(
         doctor_version=__version__,
@@ -141,7 +146,7 @@ def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: floa
         strict=options.strict,
     )
     finish = _finisher(settings, scrub, report, options.anonymize)
-    color = options.output is None and sys.stdout.isatty()
+    color = options.output is None and sys.stdout is not None and sys.stdout.isatty()
     text = finish(renderer(options.fmt)(report, color=color, verbose=options.verbose > 0))
     if options.output is None:
         click.echo(text, nl=False)

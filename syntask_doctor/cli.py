@@ -155,6 +155,8 @@ def diff_command(old: Path, new: Path) -> None:
 
     documents = []
     for path in (old, new):
+        if not path.is_file() or path.stat().st_size > 64 * 1024 * 1024:
+            raise click.UsageError(f"cannot read {path}: not a report file")
         try:
             documents.append(
                 check_document(json.loads(path.read_text(encoding="utf-8")), str(path))

@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import ssl
+import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -127,6 +128,9 @@ def inspect_file(path: str, now: datetime.datetime | None = None) -> CaFileState
     OpenSSL decides (the same ``ssl.create_default_context(cafile=...)`` call the client
     makes); the file is then read only to explain its answer and count what it holds.
     """
+    unusual = _not_a_file(path)
+    if unusual:
+        return CaFileState(path, unusual, raises="OSError")
     try:
         ssl.create_default_context(cafile=path)
     except ssl.SSLError as exc:
@@ -138,6 +142,24 @@ def inspect_file(path: str, now: datetime.datetime | None = None) -> CaFileState
     except OSError as exc:  # vanished or changed between the two reads
         return CaFileState(path, _os_problem(path, exc), raises=type(exc).__name__)
     return _contents(path, data, now or datetime.datetime.now(datetime.UTC))
+
+
+MAX_CA_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _not_a_file(path: str) -> str | None:
+    """A device, a pipe or a huge file would make OpenSSL read forever or block: refuse first."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None  # OpenSSL's own error says it, as the client would see it
+    if stat.S_ISDIR(info.st_mode):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return "this is not a regular file (a device or a pipe): the client would hang reading it"
+    if info.st_size > MAX_CA_FILE_BYTES:
+        return f"the file is {info.st_size // 1024 // 1024} MB: far too large for a CA bundle"
+    return None
 
 
 def _os_problem(path: str, exc: OSError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -101,3 +102,34 @@ def test_workspace_handles_are_anonymized(fake_cloud: FakeCloud) -> None:
     assert "secretcorp" not in run.stdout and "payroll" not in run.stdout
     assert ACCOUNT in doctor("--format", "json", *LOCAL_ONLY).stdout
     assert WORKSPACE
+
+
+def test_output_never_replaces_a_device_a_pipe_or_a_missing_folder(tmp_path: Path) -> None:
+    """Found by a new user: -o /dev/full once turned the device into a plain file."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for target, words in (
+        (pipe, "not a regular file"),
+        (tmp_path / "no" / "such" / "x.json", "does not exist"),
+    ):
+        run = doctor("--offline", "--output", str(target))
+        assert run.exit_code == 2
+        assert words in run.stderr
+        assert "Traceback" not in run.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+
+
+def test_output_through_a_link_writes_the_file_it_names(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert doctor("--offline", "--format", "json", "--output", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["schema_version"]
+
+
+def test_only_and_skip_that_leave_nothing_are_a_usage_error() -> None:
+    run = doctor("--only", "dns", "--skip", "dns")
+    assert run.exit_code == 2
+    assert "no check to run" in run.stderr

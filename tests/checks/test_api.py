@@ -404,3 +404,33 @@ def test_ordinary_web_page_is_still_not_the_api_not_a_gateway(fake_cloud: FakeCl
     assert result.status is Status.FAIL
     assert "this URL is not the Syntask API" in result.outcome.summary
     assert result.outcome.data["sign_in_page"] is False
+
+
+def test_no_verdict_on_the_key_says_nothing_about_workspace_membership(
+    fake_cloud: FakeCloud,
+) -> None:
+    """Found by a new user: a 429 from api.auth once made api.workspace claim 'not a member'."""
+    fake_cloud.workspaces(status=429, headers={"Retry-After": "30"})
+    results = run_checks("api.workspace")
+    assert results["api.auth"].status is Status.WARN
+    workspace = results["api.workspace"]
+    assert workspace.status is Status.SKIP
+    assert "member" not in workspace.outcome.summary
+
+
+def test_redirect_to_a_sign_in_page_fails_and_is_never_proposed_as_the_api_url(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login = "https://sso.example.invalid/login?next=/api"
+    httpserver.expect_request("/api/health").respond_with_data(
+        "", status=302, headers={"Location": login}
+    )
+    monkeypatch.setenv("SYNTASK_API_URL", httpserver.url_for("/api"))
+    results = run_checks("api.reach", "api.websocket")
+    reach = results["api.reach"]
+    assert reach.status is Status.FAIL
+    assert "sign-in page or a gateway" in reach.outcome.summary
+    assert reach.outcome.remedy is not None and login not in reach.outcome.remedy
+    websocket = results["api.websocket"]
+    assert websocket.status is Status.SKIP  # REST does not work: nothing to compare with
+    assert "api.reach passed" not in websocket.outcome.summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -317,3 +318,19 @@ def test_garbage_insecure_value_is_reported_once_by_the_settings_check(
     assert results["tls.ca_bundle"].status is Status.PASS
     assert results["settings.profile"].status is Status.FAIL
     assert INSECURE in results["settings.profile"].outcome.summary
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_device_or_pipe_as_ca_file_fails_at_once(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new user: /dev/zero was read without end and a FIFO blocked the run."""
+    if kind == "device":
+        path = "/dev/zero"
+    else:
+        path = str(tmp_path / "pipe.pem")
+        os.mkfifo(path)
+    monkeypatch.setenv("SSL_CERT_FILE", path)
+    result = run_checks("tls.ca_bundle")["tls.ca_bundle"]
+    assert result.status is Status.FAIL
+    assert "not a regular file" in result.outcome.summary
