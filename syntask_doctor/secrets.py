@@ -14,7 +14,9 @@ _SHAPES = (
     re.compile(r"\b(pn[ub]_)[A-Za-z0-9]{8,}"),
     re.compile(r"(?i)\b((?:proxy-)?authorization:\s*\w+\s+)\S+"),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(@)"),
+    # The look-behind lets a scheme start only where a word starts: without it, every letter
+    # of a long value would start a new scan, and the scrub would take minutes on 70 kB.
+    re.compile(r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(@)"),
 )
 _PEM_KEY = re.compile(
     r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
