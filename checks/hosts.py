@@ -275,6 +275,13 @@ def _tls_remedy(cause: str | None, host: str, port: int, ca_variable: str) -> st
         )
     if cause == "clock":
         return "Check this machine's clock (see the clock check), then the certificate's dates"
+    if cause in ("tls", "reset", "protocol", "other"):
+        # No certificate was judged: the handshake itself broke, so trusting a CA cannot help.
+        return (
+            f"The TLS handshake with {host} broke before any certificate was judged: something"
+            " on the way (a proxy or gateway answering in the server's place, a firewall) cut"
+            " it; the reproduce line shows it, and the proxy's administrators can say why"
+        )
     return (
         "Trust the CA that signed it (tls.interception shows the chain): "
         "`syntask-doctor ca-bundle ~/syntask-ca-bundle.pem` writes a bundle and prints the "

@@ -11,7 +11,7 @@ import certifi
 import pytest
 from conftest import ACCOUNT, WORKSPACE, FakeCloud, doctor, run_checks, workspace_item
 from dns_server import LocalDns, run_with_dns
-from local_servers import black_hole, closed_port
+from local_servers import black_hole, closed_port, raw_server, read_head
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
 
@@ -277,3 +277,25 @@ def test_client_that_cannot_be_created_fails_with_the_reason(
     assert result.status is Status.FAIL
     assert "pip install httpx[http2]" in result.outcome.summary
     assert result.outcome.data["failed_layer"] == "client"
+
+
+def test_a_proxy_answering_in_the_servers_place_is_not_a_trust_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by a new user: a gateway that accepts CONNECT, then sends an HTML page instead of
+    a TLS handshake, was met with "trust the CA": no certificate was ever presented."""
+
+    def gateway(conn: Any, _stop: Any) -> None:
+        read_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>Sign in</html>")
+
+    with raw_server(gateway) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.setenv("SYNTASK_API_URL", "https://syntask.gateway.example/api")
+        result = run_checks("host.syntask.gateway.example")["host.syntask.gateway.example"]
+    assert result.status is Status.FAIL
+    assert result.outcome.data["failed_layer"] == "tls"
+    assert result.outcome.remedy is not None
+    assert "Trust the CA" not in result.outcome.remedy
+    assert "ca-bundle" not in result.outcome.remedy
