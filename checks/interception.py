@@ -19,7 +19,7 @@ from syntask_doctor.chain import Verification, fingerprint
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host
 from syntask_doctor.inspection import HostTrust
-from syntask_doctor.model import Outcome, failed, passed, warned
+from syntask_doctor.model import Outcome, failed, passed, skipped, warned
 from syntask_doctor.probe import limits
 from syntask_doctor.registry import check
 from syntask_doctor.tls_fixes import describe_fault, root_name
@@ -79,6 +79,8 @@ def interception(ctx: Context) -> Outcome:
     if problems:
         summary, remedy = describe_fault(ctx, problems[0])
         return warned(summary, *details, remedy=remedy, **data)
+    if not any(v.kind != "unreached" for v in verdicts):
+        return skipped(_healthy(ctx, verdicts), *details, **data)
     return passed(_healthy(ctx, verdicts), *details, **data)
 
 

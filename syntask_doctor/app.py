@@ -72,6 +72,8 @@ def setting_views(settings: Settings) -> tuple[SettingView, ...]:
         value = settings.get(name)
         shown = mask_key(value) if name in names.SECRET_SETTINGS else value
         source = settings.describe(settings.source_of(name))
+        if name == names.SSL_CERT_FILE and source == "defaults" and value:
+            source = "defaults: SSL_CERT_FILE"
         views.append(SettingView(name, shown, source))
     return tuple(views)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import certifi
 import pytest
 from conftest import ACCOUNT, KEY, WORKSPACE, run_checks, workspace_item
+from local_servers import black_hole, closed_port
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
-from test_probe import black_hole
 from tls_fixtures import (
     DAY,
     Authority,
@@ -378,3 +378,15 @@ def test_api_host_that_drops_packets_leaves_no_verdict_and_the_run_in_time(
     assert "127.0.0.1: no chain captured: no answer to the TCP connection" in everything(result)
     assert results["clock.skew"].status is Status.PASS
     assert took < 4
+
+
+def test_no_chain_captured_is_a_skip_not_a_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a new user: with no host reached, 'pass' claimed a verdict it did not have."""
+    monkeypatch.setenv("SYNTASK_API_URL", f"https://127.0.0.1:{closed_port()}/api")
+    monkeypatch.setenv("NO_PROXY", "*")
+    with LoopbackProxy(mode="bad-gateway") as proxy:  # every allow-listed host: unreachable
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        result = run_checks("tls.interception")["tls.interception"]
+    assert result.status is Status.SKIP
+    assert "No chain captured" in result.outcome.summary
