@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -11,7 +10,7 @@ import httpx
 from syntask_doctor.api_url import is_loopback
 from syntask_doctor.context import Context
 from syntask_doctor.hosts import Host
-from syntask_doctor.model import Outcome, failed, passed, warned
+from syntask_doctor.model import Finding, Outcome, passed, worst_of
 from syntask_doctor.no_proxy import NoProxyEntry
 from syntask_doctor.registry import check
 from syntask_doctor.routes import (
@@ -26,13 +25,6 @@ from syntask_doctor.routes import (
 
 SOCKS_INSTALL = "pip install 'httpx[socks]'"
 ENCODE = "percent-encode it in the user name and password: # %23, ? %3F, / %2F, @ %40, : %3A"
-
-
-@dataclass(frozen=True)
-class _Finding:
-    failing: bool
-    summary: str
-    remedy: str
 
 
 @check("proxy.env", "Proxy variables and routes")
@@ -50,14 +42,9 @@ def proxy_env(ctx: Context) -> Outcome:
             findings += _missed_host_findings(proxies, routes)
     details = _details(proxies, routes)
     data = _data(proxies, routes, errors)
-    failures = [f for f in findings if f.failing]
-    warnings = [f for f in findings if not f.failing]
-    if failures:
-        rest = [f.summary for f in [*failures[1:], *warnings]]
-        return failed(failures[0].summary, *rest, *details, remedy=failures[0].remedy, **data)
-    if warnings:
-        rest = [f.summary for f in warnings[1:]]
-        return warned(warnings[0].summary, *rest, *details, remedy=warnings[0].remedy, **data)
+    found = worst_of(findings, details, **data)
+    if found is not None:
+        return found
     return passed(_summary(proxies, routes), *details, **data)
 
 
@@ -71,12 +58,12 @@ def _socks_status() -> str:
     return f"SOCKS support (the socksio package) is not installed: `{SOCKS_INSTALL}`"
 
 
-def _setup_finding(proxies: ProxyEnvironment, error: SetupError) -> _Finding:
+def _setup_finding(proxies: ProxyEnvironment, error: SetupError) -> Finding:
     """A value that makes httpx refuse to create any client: nothing is ever sent."""
     stops = "every Syntask client fails before sending any request, even to hosts in NO_PROXY"
     if error.source.startswith("NO_PROXY entry"):
         entry = next((e for e in proxies.no_proxy if error.source.endswith(repr(e.text))), None)
-        return _Finding(
+        return Finding(
             True,
             f"{error.source} cannot be parsed by httpx ({error.exception}: {error.message}): "
             "every Syntask client fails before sending any request",
@@ -86,7 +73,7 @@ def _setup_finding(proxies: ProxyEnvironment, error: SetupError) -> _Finding:
     shown = f"{error.source}={mask_proxy(value)!r}"
     scheme = value.strip().partition("://")[0].lower() if "://" in value else "http"
     if error.exception == "ImportError":
-        return _Finding(
+        return Finding(
             True,
             f"{shown} names a SOCKS proxy, but SOCKS support (the socksio package) is not "
             f"installed: {stops} (ImportError)",
@@ -95,7 +82,7 @@ def _setup_finding(proxies: ProxyEnvironment, error: SetupError) -> _Finding:
     if error.exception == "ValueError" and scheme.startswith("socks"):
         fixed = mask_proxy("socks5://" + value.strip().partition("://")[2])
         install = "" if socks_installed() else f", and install SOCKS support: `{SOCKS_INSTALL}`"
-        return _Finding(
+        return Finding(
             True,
             f"{shown}: httpx does not accept the scheme {scheme}:// (it speaks SOCKS5 only, "
             f"written socks5:// or socks5h://): {stops} ('Unknown scheme for proxy URL'); "
@@ -105,20 +92,20 @@ def _setup_finding(proxies: ProxyEnvironment, error: SetupError) -> _Finding:
     if error.exception == "ValueError":
         fixed = mask_proxy("http://" + value.strip().partition("://")[2])
         why = "it starts with a space" if value != value.lstrip() else f"{scheme}:// is unknown"
-        return _Finding(
+        return Finding(
             True,
             f"{shown}: httpx does not accept this proxy URL ({why}; it knows http, https, "
             f"socks5 and socks5h): {stops}",
             f"export {error.source}={fixed!r}",
         )
-    return _Finding(
+    return Finding(
         True,
         f"{shown}: {error.message}: {stops}",
         f"If a character such as # ? / @ : appears in the user name or password, {ENCODE}",
     )
 
 
-def _value_findings(proxies: ProxyEnvironment, broken: set[str]) -> list[_Finding]:
+def _value_findings(proxies: ProxyEnvironment, broken: set[str]) -> list[Finding]:
     findings = []
     for role in ("https", "http", "all"):
         if role not in proxies.effective:
@@ -129,7 +116,7 @@ def _value_findings(proxies: ProxyEnvironment, broken: set[str]) -> list[_Findin
         fixed = with_scheme(value.strip())
         if not httpx.URL(with_scheme(value)).host:
             findings.append(
-                _Finding(
+                Finding(
                     True,
                     f"{name}={mask_proxy(value)!r} names no proxy host: every {role} request fails",
                     f"export {name}='http://PROXY-HOST:PORT'",
@@ -137,7 +124,7 @@ def _value_findings(proxies: ProxyEnvironment, broken: set[str]) -> list[_Findin
             )
         elif "://" not in value:
             findings.append(
-                _Finding(
+                Finding(
                     False,
                     f"{name}={mask_proxy(value)!r} has no scheme: httpx assumes http://, but "
                     "other tools in the same shell (curl, pip, git, requests) may refuse it "
@@ -148,7 +135,7 @@ def _value_findings(proxies: ProxyEnvironment, broken: set[str]) -> list[_Findin
     return findings
 
 
-def _cancelled_findings(proxies: ProxyEnvironment) -> list[_Finding]:
+def _cancelled_findings(proxies: ProxyEnvironment) -> list[Finding]:
     findings = []
     for var in proxies.variables:
         if var.used or not var.value or not var.note.startswith("cancelled"):
@@ -165,7 +152,7 @@ def _cancelled_findings(proxies: ProxyEnvironment) -> list[_Finding]:
         else:
             effect = f"no proxy is used for {var.role}:// URLs"
         findings.append(
-            _Finding(
+            Finding(
                 False,
                 f"{var.name} is set, but {empty} is set to an empty value, which cancels it "
                 f"(urllib, which httpx uses, lets an empty lowercase variable win): {effect}",
@@ -177,7 +164,7 @@ def _cancelled_findings(proxies: ProxyEnvironment) -> list[_Finding]:
 
 def _no_proxy_findings(
     proxies: ProxyEnvironment, routes: list[tuple[Host, Route]]
-) -> list[_Finding]:
+) -> list[Finding]:
     findings = []
     for entry in proxies.no_proxy:
         if entry.problem is None or entry.pattern is None:
@@ -189,7 +176,7 @@ def _no_proxy_findings(
             verb = "goes" if len(hosts) == 1 else "go"
             affected = f"; so {', '.join(hosts)} still {verb} through the {proxy}"
         findings.append(
-            _Finding(
+            Finding(
                 False,
                 f"NO_PROXY entry {entry.text!r}: {entry.problem}{affected}",
                 _no_proxy_remedy(proxies, entry),
@@ -200,7 +187,7 @@ def _no_proxy_findings(
 
 def _missed_host_findings(
     proxies: ProxyEnvironment, routes: list[tuple[Host, Route]]
-) -> list[_Finding]:
+) -> list[Finding]:
     """Hosts sent to a proxy that an entry (without a problem of its own) or loopback misses."""
     findings = []
     for host, route in routes:
@@ -209,7 +196,7 @@ def _missed_host_findings(
         for entry in route.missed:
             if entry.problem is None:
                 findings.append(
-                    _Finding(
+                    Finding(
                         False,
                         f"{host.name} goes through the {route.shown} although NO_PROXY entry "
                         f"{entry.text!r} looks meant for it: that entry covers {entry.note}",
@@ -218,7 +205,7 @@ def _missed_host_findings(
                 )
         if is_loopback(host.name) and not is_loopback(proxy_host(route.proxy)):
             findings.append(
-                _Finding(
+                Finding(
                     False,
                     f"{host.name} is on this machine but goes through the {route.shown}: "
                     "httpx never bypasses loopback addresses by itself",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from syntask_doctor import settings as names
 from syntask_doctor import trust
 from syntask_doctor.context import Context
-from syntask_doctor.model import Outcome, failed, passed, warned
+from syntask_doctor.model import Finding, Outcome, passed, worst_of
 from syntask_doctor.registry import check
 from syntask_doctor.trust import CaFileState, CaSource, combine_command
 
@@ -24,19 +23,12 @@ IGNORED_CA_VARIABLES = (
 """CA variables of other tools: set in the same shell, read by no Syntask client path."""
 
 
-@dataclass(frozen=True)
-class _Finding:
-    failing: bool
-    summary: str
-    remedy: str
-
-
 @check("tls.ca_bundle", "Trusted CA certificates")
 def ca_bundle(ctx: Context) -> Outcome:
     s = ctx.settings
     workspace, login = trust.workspace_source(s), trust.login_source(ctx.env)
     insecure = trust.verification_disabled(s)
-    findings: list[_Finding] = []
+    findings: list[Finding] = []
     details: list[str] = []
     paths: list[dict[str, Any]] = []
     states: dict[str, CaFileState] = {}
@@ -76,14 +68,9 @@ def ca_bundle(ctx: Context) -> Outcome:
         "verification_disabled": insecure,
         "ignored_variables": [v for v in IGNORED_CA_VARIABLES if ctx.env.get(v)],
     }
-    failures = [f for f in findings if f.failing]
-    warnings = [f for f in findings if not f.failing]
-    if failures:
-        rest = [f.summary for f in [*failures[1:], *warnings]]
-        return failed(failures[0].summary, *rest, *details, remedy=failures[0].remedy, **data)
-    if warnings:
-        rest = [f.summary for f in warnings[1:]]
-        return warned(warnings[0].summary, *rest, *details, remedy=warnings[0].remedy, **data)
+    found = worst_of(findings, details, **data)
+    if found is not None:
+        return found
     if workspace.location == login.location:
         summary = f"Both client paths trust {workspace.location}"
     else:
@@ -98,7 +85,7 @@ def _clients(location: str, *sources: CaSource) -> str:
 
 def _file_findings(
     workspace: CaSource, login: CaSource, states: dict[str, CaFileState], insecure: bool
-) -> list[_Finding]:
+) -> list[Finding]:
     findings = []
     for location, state in states.items():
         sources = [s for s in (workspace, login) if s.kind != "dir" and s.location == location]
@@ -109,7 +96,7 @@ def _file_findings(
             only_workspace = all(s is workspace for s in sources)
             skipped = insecure and only_workspace
             findings.append(
-                _Finding(
+                Finding(
                     not skipped,
                     f"{variable}={location!r}: {state.problem}. The {who} "
                     + (
@@ -125,7 +112,7 @@ def _file_findings(
             continue
         if state.certificates == 0:
             findings.append(
-                _Finding(
+                Finding(
                     True,
                     f"{variable}={location!r} holds no certificate the client can use: "
                     f"every TLS handshake of the {who} fails",
@@ -135,7 +122,7 @@ def _file_findings(
             continue
         if state.public_roots == 0:
             findings.append(
-                _Finding(
+                Finding(
                     False,
                     f"{variable}={location!r} holds {state.certificates} certificate(s) and none "
                     "of the public roots: it replaces them instead of adding to them, so the "
@@ -146,7 +133,7 @@ def _file_findings(
             )
         if state.expired:
             findings.append(
-                _Finding(
+                Finding(
                     False,
                     f"{variable}={location!r}: {len(state.expired)} of {state.certificates} "
                     f"certificates have expired ({'; '.join(state.expired[:3])}); a chain "
@@ -156,7 +143,7 @@ def _file_findings(
             )
         if state.authorities == 0:
             findings.append(
-                _Finding(
+                Finding(
                     False,
                     f"{variable}={location!r} holds no CA certificate, only server "
                     "certificates: a chain cannot be anchored on them",
@@ -196,7 +183,7 @@ def _file_remedy(variable: str, state: CaFileState) -> str:
     )
 
 
-def _dir_findings(login: CaSource) -> list[_Finding]:
+def _dir_findings(login: CaSource) -> list[Finding]:
     if login.kind != "dir":
         return []
     problem = trust.inspect_dir(login.location)
@@ -209,7 +196,7 @@ def _dir_findings(login: CaSource) -> list[_Finding]:
         else combine_command(folder=login.location)
     )
     return [
-        _Finding(
+        Finding(
             True,
             f"SSL_CERT_DIR={login.location!r}: {problem}. OpenSSL accepts it silently and the "
             "login client then fails every TLS handshake (`syntask cloud login` cannot verify "
@@ -221,7 +208,7 @@ def _dir_findings(login: CaSource) -> list[_Finding]:
 
 def _split_findings(
     workspace: CaSource, login: CaSource, states: dict[str, CaFileState]
-) -> list[_Finding]:
+) -> list[Finding]:
     """The two paths trust different things: one can work while the other fails."""
     if (workspace.kind, workspace.location) == (login.kind, login.location):
         return []
@@ -250,10 +237,10 @@ def _split_findings(
         fix = f"export SSL_CERT_FILE={target}"
         if workspace.chosen_by == names.SSL_CERT_FILE:
             fix += f" && unset {names.SSL_CERT_FILE}  # one file, read by both paths"
-    return [_Finding(False, summary, fix)]
+    return [Finding(False, summary, fix)]
 
 
-def _ignored_findings(ctx: Context, workspace: CaSource, login: CaSource) -> list[_Finding]:
+def _ignored_findings(ctx: Context, workspace: CaSource, login: CaSource) -> list[Finding]:
     findings = []
     loaded = {workspace.location, login.location}
     for variable in IGNORED_CA_VARIABLES:
@@ -268,7 +255,7 @@ def _ignored_findings(ctx: Context, workspace: CaSource, login: CaSource) -> lis
         else:
             fix = f"export SSL_CERT_FILE={value}  # read by both client paths"
         findings.append(
-            _Finding(
+            Finding(
                 False,
                 f"{variable} is set, but no Syntask client path reads it: they read "
                 f"SSL_CERT_FILE (and {names.SSL_CERT_FILE} for the workspace client), "
@@ -279,14 +266,14 @@ def _ignored_findings(ctx: Context, workspace: CaSource, login: CaSource) -> lis
     return findings
 
 
-def _insecure_findings(s: names.Settings) -> list[_Finding]:
+def _insecure_findings(s: names.Settings) -> list[Finding]:
     # A value that is not a boolean at all is settings.profile's finding, not a trust one.
     raw = s.get(names.TLS_INSECURE)
     origin = s.source_of(names.TLS_INSECURE)
     if names.parse_bool(raw) is not True:
         return []
     return [
-        _Finding(
+        Finding(
             False,
             f"TLS VERIFICATION IS OFF: {names.TLS_INSECURE}={raw!r} (from {origin}) makes the "
             "workspace client accept ANY certificate, so anyone on the network path can read "

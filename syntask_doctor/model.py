@@ -50,6 +50,28 @@ def skipped(summary: str, *details: str, **data: Any) -> Outcome:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One problem a check found; a check with several reports the worst first."""
+
+    failing: bool
+    """A failure (the client cannot work) rather than a warning."""
+    summary: str
+    remedy: str
+
+
+def worst_of(findings: list[Finding], details: list[str], **data: Any) -> Outcome | None:
+    """The outcome for a list of findings (failures first, the rest as details), or ``None``
+    when there is none and the check passes with its own words."""
+    ordered = [f for f in findings if f.failing] + [f for f in findings if not f.failing]
+    if not ordered:
+        return None
+    first, *rest = ordered
+    status = Status.FAIL if first.failing else Status.WARN
+    lines = (*(f.summary for f in rest), *details)
+    return Outcome(status, first.summary, lines, first.remedy, data)
+
+
+@dataclass(frozen=True)
 class Result:
     """One check's outcome as it appears in the report."""
 
