@@ -98,11 +98,11 @@ def _setup_finding(proxies: ProxyEnvironment, error: SetupError) -> Finding:
             f"socks5 and socks5h): {stops}",
             f"export {error.source}={fixed!r}",
         )
-    return Finding(
-        True,
-        f"{shown}: {error.message}: {stops}",
-        f"If a character such as # ? / @ : appears in the user name or password, {ENCODE}",
-    )
+    if "@" in value:
+        remedy = f"If a character such as # ? / @ : appears in the user name or password, {ENCODE}"
+    else:
+        remedy = f"Write it as a URL: export {error.source}='http://PROXY-HOST:PORT'"
+    return Finding(True, f"{shown}: {error.message}: {stops}", remedy)
 
 
 def _value_findings(proxies: ProxyEnvironment, broken: set[str]) -> list[Finding]:

@@ -250,7 +250,12 @@ def _ignored_findings(ctx: Context, workspace: CaSource, login: CaSource) -> lis
         if ctx.env.get("SSL_CERT_FILE"):
             continue  # the variable that counts is set; the other tool's one is harmless
         state = trust.inspect_file(value)
-        if state.problem is None and state.public_roots == 0:
+        if state.problem is not None:
+            fix = (
+                f"{value} cannot be used either ({state.problem}): point SSL_CERT_FILE at a "
+                "working PEM bundle, or leave it unset to use certifi's public roots"
+            )
+        elif state.public_roots == 0:
             fix = combine_command(value) + "  # that file alone would replace the public roots"
         else:
             fix = f"export SSL_CERT_FILE={value}  # read by both client paths"

@@ -334,3 +334,16 @@ def test_a_device_or_pipe_as_ca_file_fails_at_once(
     result = run_checks("tls.ca_bundle")["tls.ca_bundle"]
     assert result.status is Status.FAIL
     assert "not a regular file" in result.outcome.summary
+
+
+def test_an_ignored_variable_naming_a_broken_file_is_not_proposed_as_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new user: REQUESTS_CA_BUNDLE=<missing file> was proposed as SSL_CERT_FILE."""
+    missing = tmp_path / "gone.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(missing))
+    result = run_checks("tls.ca_bundle")["tls.ca_bundle"]
+    assert result.status is Status.WARN
+    assert result.outcome.remedy is not None
+    assert f"export SSL_CERT_FILE={missing}" not in result.outcome.remedy
+    assert "cannot be used either" in result.outcome.remedy

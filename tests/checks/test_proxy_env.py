@@ -326,3 +326,15 @@ def test_route_table_lists_every_host_with_httpx_route_and_what_decided(
     assert rows["github.com"].endswith("NO_PROXY entry 'github.com'")
     assert rows["ocsp.pki.goog"].endswith("no proxy variable applies")
     assert "S3cretPw" not in everything(result)
+
+
+def test_unparsable_proxy_without_credentials_gets_url_advice_not_encoding_advice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by a new user: '::::' was told to percent-encode a password it does not have."""
+    monkeypatch.setenv("HTTPS_PROXY", "::::")
+    result = run_checks("proxy.env")["proxy.env"]
+    assert result.status is Status.FAIL
+    assert result.outcome.remedy is not None
+    assert "percent-encode" not in result.outcome.remedy
+    assert "http://PROXY-HOST:PORT" in result.outcome.remedy
