@@ -95,7 +95,7 @@ def _system(ctx: Context, names: list[str], timeout: float) -> dict[str, tuple[s
         try:
             return ctx.system_resolver(name, 443, timeout)
         except ResolveTimeoutError:
-            return f"the system resolver got no answer within {timeout:g} s"
+            return f"the system resolver got no answer within {timeout:.4g} s"
         except OSError as exc:
             return dns_error(exc)
 
@@ -231,7 +231,7 @@ def _dead_servers(reports: dict[str, NameReport], timeout: float) -> list[Findin
     return [
         (
             f"DNS server {server} fails ({outcome}) and the next one answers: every lookup"
-            f" waits up to {timeout:g} s for it first",
+            f" waits up to {timeout:.4g} s for it first",
             f"Remove or fix {server} in /etc/resolv.conf",
         )
         for server, outcome in slow.items()

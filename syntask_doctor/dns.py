@@ -31,7 +31,7 @@ _WORDS = {
     " or blocked)",
     "refused": "REFUSED: this DNS server will not answer for this machine",
     "empty": "no {rdtype} record (NOERROR, empty answer): the name exists without this address",
-    "timeout": "no answer within {timeout:g} s",
+    "timeout": "no answer within {timeout:.4g} s",
 }
 
 

@@ -143,7 +143,7 @@ def describe(exc: BaseException, timeout: float | None = None, layer: str | None
     ``layer`` is the layer that failed (``tcp``, ``proxy-tls``, ``proxy``, ``tls``,
     ``http``), when the caller knows it; without it the words are more general.
     """
-    waited = f" within {timeout:g} s" if timeout else ""
+    waited = f" within {timeout:.4g} s" if timeout else ""
     if layer == "proxy-tls" and is_not_tls(exc):
         return f"{PROXY_NOT_TLS} [{tls_reason(exc)}]"
     if layer == "proxy-tls" and isinstance(exc, httpx.ConnectTimeout):

@@ -153,7 +153,7 @@ def fetch(
         try:
             addresses = resolver(via.host, port, min(timeout, budget))
         except ResolveTimeoutError as exc:
-            detail = f"DNS lookup of {via.host} got no answer within {min(timeout, budget):g} s"
+            detail = f"DNS lookup of {via.host} got no answer within {min(timeout, budget):.4g} s"
             return _failed(url, route, Layer("dns", False, time.monotonic() - started, detail), exc)
         except OSError as exc:
             detail = dns_error(exc, via.host)

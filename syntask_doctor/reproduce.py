@@ -63,7 +63,7 @@ def curl_line(
 ) -> str:
     """The command, ready to paste; the proxy password (if any) appears as ``****``."""
     words = ["curl", "-sS", "-o", "/dev/null", "-w", "HTTP %{http_code}\\n"]
-    words += ["--connect-timeout", f"{timeout:g}", "--max-time", f"{3 * timeout:g}"]
+    words += ["--connect-timeout", f"{timeout:.4g}", "--max-time", f"{3 * timeout:.4g}"]
     words.append("--http2" if http2 else "--http1.1")
     if route.proxy is None:
         # The shell's own proxy variables must not send curl elsewhere than httpx goes.

@@ -141,7 +141,7 @@ class Recorder:
         detail = describe(exc, timeout, name)
         if self.aborted:
             detail = (
-                f"stopped after the probe's limit of {budget:g} s: the other side kept the"
+                f"stopped after the probe's limit of {budget:.4g} s: the other side kept the"
                 f" connection busy without finishing ({detail})"
             )
         layers[failed] = replace(layers[failed], detail=detail)

@@ -164,7 +164,10 @@ class _Exchange:
             addresses = resolver(host, port, limit)
         except ResolveTimeoutError:
             self._failed(
-                "dns", started, f"DNS lookup of {host} got no answer within {limit:g} s", "timeout"
+                "dns",
+                started,
+                f"DNS lookup of {host} got no answer within {limit:.4g} s",
+                "timeout",
             )
             return ()
         except OSError as exc:
