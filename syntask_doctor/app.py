@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import logging
 import platform
 import sys
 import time
@@ -88,6 +89,18 @@ def scrubber(settings: Settings) -> Scrubber:
     return Scrubber(secret_values(settings.env, secrets))
 
 
+class _ScrubLog(logging.Filter):
+    """Log lines (-vv) pass through the same final scrub as every other output."""
+
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__()
+        self._scrub = scrub
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self._scrub(record.getMessage()), None
+        return True
+
+
 def main(options: RunOptions) -> int:
     """Run the doctor as the options say; returns the exit code."""
     started = time.monotonic()
@@ -96,6 +109,8 @@ def main(options: RunOptions) -> int:
     warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
     settings = resolve(profile_flag=options.profile)
     scrub = scrubber(settings)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_ScrubLog(scrub))
     try:
         return _run(settings, scrub, options, started)
     except click.UsageError:
@@ -135,7 +150,9 @@ def _run(settings: Settings, scrub: Scrubber, options: RunOptions, started: floa
         offline=options.offline,
         skipped=frozenset(c.id for c in checks if runner.matches(c.id, options.skip)),
     )
-    with Progress(enabled=sys.stderr is not None and sys.stderr.isatty()) as progress:
+    # Debug lines (-vv) go to stderr too: the live display would tear them.
+    live = sys.stderr is not None and sys.stderr.isatty() and options.verbose < 2
+    with Progress(enabled=live) as progress:
         results = runner.run(selected, ctx, on_start=progress.started, on_finish=progress.finished)
     report = Report(
         doctor_version=__version__,

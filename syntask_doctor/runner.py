@@ -9,6 +9,7 @@ skipped with the reason.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import queue
 import threading
 import time
@@ -19,6 +20,8 @@ from syntask_doctor import __version__
 from syntask_doctor.context import Context
 from syntask_doctor.model import Outcome, Result, Status
 from syntask_doctor.registry import Check
+
+logger = logging.getLogger(__name__)
 
 REPORT_BUGS = "https://github.com/syntask/syntask-doctor/issues"
 _BLOCKING = (Status.FAIL, Status.ERROR, Status.SKIP)
@@ -81,6 +84,9 @@ def run(
 
     def finish(check: Check, outcome: Outcome, started: float) -> Result:
         result = Result(check.id, check.title, check.family, outcome, time.monotonic() - started)
+        logger.debug(
+            "%s: %s in %.3f s: %s", check.id, outcome.status.value, result.seconds, outcome.summary
+        )
         ctx.results[check.id] = result
         on_finish(result)
         return result
@@ -121,6 +127,7 @@ def run(
                     started,
                 )
             else:
+                logger.debug("%s: started", check.id)
                 on_start(check)
                 running[check.id] = (check, started)
                 threading.Thread(

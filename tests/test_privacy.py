@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +136,22 @@ def test_secrets_in_an_internal_error_trace_are_scrubbed(
     texts = [run.stdout, run.stderr, out.read_text(), *saved]
     assert any("leaked" in text for text in texts)  # the trace itself is there
     _assert_absent(texts, [key, password, key[4:]])
+
+
+def test_debug_log_lines_are_scrubbed(tmp_path: Path) -> None:
+    """-vv logs to stderr in a real process (pytest captures in-process logging)."""
+    key = "pnu_" + _token(36)
+    password = _token(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTASK_")}
+    env.update(SYNTASK_API_KEY=key + " ", HTTPS_PROXY=f"http://dave:{password}@127.0.0.1:9")
+    done = subprocess.run(
+        [sys.executable, "-m", "syntask_doctor", "--offline", "-vv"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert "DEBUG" in done.stderr
+    _assert_absent([done.stdout, done.stderr], [key, password])
