@@ -79,7 +79,7 @@ def _auth_headers(
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a server may send anything, nested without end
         return None
 
 

@@ -190,11 +190,14 @@ def _dir_findings(login: CaSource) -> list[Finding]:
     if problem is None:
         return []
     system = Path(login.location) / "ca-certificates.crt"
-    fix = (
-        f"export SSL_CERT_FILE={system}"
-        if system.is_file()
-        else combine_command(folder=login.location)
-    )
+    folder = Path(login.location)
+    if system.is_file():
+        fix = f"export SSL_CERT_FILE={system}"
+    elif folder.is_dir() and any(folder.glob("*.pem")):
+        fix = combine_command(folder=login.location)
+    else:
+        # Nothing in it to combine: without the variable, httpx falls back to certifi.
+        fix = "unset SSL_CERT_DIR  # then the login client trusts certifi's public roots"
     return [
         Finding(
             True,

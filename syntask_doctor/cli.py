@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,7 @@ def diff_command(old: Path, new: Path) -> None:
     OLD is typically a report from a working environment, NEW one from a failing one.
     """
     from syntask_doctor.diff import ReportFormatError, check_document, compare
+    from syntask_doctor.secrets import Scrubber, secret_values
 
     documents = []
     for path in (old, new):
@@ -161,14 +163,20 @@ def diff_command(old: Path, new: Path) -> None:
             documents.append(
                 check_document(json.loads(path.read_text(encoding="utf-8")), str(path))
             )
-        except (ValueError, ReportFormatError, OSError) as exc:
+        except (ValueError, RecursionError, ReportFormatError, OSError) as exc:
             raise click.UsageError(f"cannot read {path}: {exc}") from exc
-    changes = compare(documents[0], documents[1])
+    try:
+        changes = compare(documents[0], documents[1])
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise click.UsageError(
+            f"cannot compare: a file is not a syntask-doctor JSON report ({type(exc).__name__})"
+        ) from exc
+    scrub = Scrubber(secret_values(os.environ))
     if not changes:
         click.echo("No difference in verdict, checks, settings, routes, trust or versions.")
         return
     for change in changes:
-        click.echo(f"{change.area:<12} {change.text}")
+        click.echo(scrub(f"{change.area:<12} {change.text}"))
 
 
 @main.command("ca-bundle")

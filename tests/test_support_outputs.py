@@ -133,3 +133,24 @@ def test_only_and_skip_that_leave_nothing_are_a_usage_error() -> None:
     run = doctor("--only", "dns", "--skip", "dns")
     assert run.exit_code == 2
     assert "no check to run" in run.stderr
+
+
+def test_diff_of_reports_with_odd_fields_is_a_usage_error_and_output_is_scrubbed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new user: odd field types crashed diff, and a key inside a report leaked."""
+    good = _report(tmp_path, "good.json", "--offline")
+    odd = tmp_path / "odd.json"
+    document = json.loads(good.read_text())
+    odd.write_text(json.dumps({**document, "environment": None}))
+    run = doctor("diff", str(good), str(odd))
+    assert run.exit_code == 2
+    assert "not a syntask-doctor JSON report" in run.stderr
+    assert "Traceback" not in run.stderr
+    key = "pnu_" + "L" * 36
+    document["settings"][0]["value"] = key
+    leaky = tmp_path / "leaky.json"
+    leaky.write_text(json.dumps(document))
+    shown = doctor("diff", str(good), str(leaky))
+    assert shown.exit_code == 0
+    assert key not in shown.stdout

@@ -434,3 +434,15 @@ def test_redirect_to_a_sign_in_page_fails_and_is_never_proposed_as_the_api_url(
     websocket = results["api.websocket"]
     assert websocket.status is Status.SKIP  # REST does not work: nothing to compare with
     assert "api.reach passed" not in websocket.outcome.summary
+
+
+def test_json_nested_without_end_is_a_finding_not_an_internal_error(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new user: a body of endless '[' raised RecursionError inside the check."""
+    httpserver.expect_request("/api/health").respond_with_data(
+        "[" * 60000, content_type="application/json"
+    )
+    monkeypatch.setenv("SYNTASK_API_URL", httpserver.url_for("/api"))
+    result = run_checks("api.reach")["api.reach"]
+    assert result.status is Status.FAIL
