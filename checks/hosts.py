@@ -243,6 +243,11 @@ def remedy_for(probe: Probe, host: Host, route: Route, ca_variable: str | None =
         return _tls_remedy(cause, url.host, port, ca_variable or "SSL_CERT_FILE")
     if layer == "client":
         return "Fix the URL or setting named in the error; the client cannot start"
+    if cause == "timeout":
+        return (
+            f"{url.host} took the request but sent no complete answer in time: check that"
+            " server (stuck or overloaded?), or allow more time with --timeout and --deadline"
+        )
     return (
         f"{url.host} accepted the connection but did not answer HTTP properly:"
         " look for a device in between (proxy, gateway, TLS inspection) that breaks it"

@@ -140,9 +140,10 @@ class Recorder:
         name = layers[failed].name
         detail = describe(exc, timeout, name)
         if self.aborted:
+            # httpcore then reports the socket we closed as "Server disconnected": not so.
             detail = (
-                f"stopped after the probe's limit of {budget:.4g} s: the other side kept the"
-                f" connection busy without finishing ({detail})"
+                f"no complete answer within the probe's limit of {budget:.4g} s: the other side"
+                " kept the connection open without finishing"
             )
         layers[failed] = replace(layers[failed], detail=detail)
         return layers[: failed + 1]

@@ -299,3 +299,22 @@ def test_a_proxy_answering_in_the_servers_place_is_not_a_trust_problem(
     assert result.outcome.remedy is not None
     assert "Trust the CA" not in result.outcome.remedy
     assert "ca-bundle" not in result.outcome.remedy
+
+
+def test_a_server_that_never_answers_is_not_said_to_disconnect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by a new user: a server silent past the run's deadline was reported as
+    'Server disconnected' (the socket the doctor itself closed) and blamed on a device."""
+
+    def silent(conn: Any, stop: Any) -> None:
+        read_head(conn)
+        stop.wait(15)
+
+    with raw_server(silent) as server:
+        monkeypatch.setenv("SYNTASK_API_URL", f"http://127.0.0.1:{server.port}/api")
+        result = run_checks("host.127.0.0.1", timeout=10, deadline=2.5)["host.127.0.0.1"]
+    assert result.status is Status.FAIL
+    assert "disconnected" not in result.outcome.summary.lower()
+    assert result.outcome.remedy is not None
+    assert "no complete answer in time" in result.outcome.remedy
