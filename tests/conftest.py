@@ -19,6 +19,7 @@ import trustme
 from click.testing import CliRunner
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
+from tls_fixtures import Pki, make_pki, use_public_view
 from werkzeug import Request, Response
 
 from syntask_doctor import registry, runner
@@ -205,6 +206,29 @@ def doctor(*args: str) -> DoctorRun:
     """The CLI in-process, with the test's environment."""
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return DoctorRun(result.exit_code, result.stdout, result.stderr)
+
+
+def everything(result: Result) -> str:
+    """All the words a check said: summary, details and remedy, for assertions on wording."""
+    outcome = result.outcome
+    return "\n".join([outcome.summary, *outcome.details, outcome.remedy or ""])
+
+
+def everything_with_data(result: Result) -> str:
+    """``everything`` plus the check's JSON data (secrets must be absent there too)."""
+    return "\n".join([everything(result), json.dumps(result.outcome.data)])
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    """A public-like root and intermediate plus a corporate root (see tls_fixtures)."""
+    return make_pki()
+
+
+@pytest.fixture
+def public(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Makes the test PKI's root count as public for this test (certifi.where patched)."""
+    return use_public_view(pki, tmp_path, monkeypatch)
 
 
 def new_uuid() -> str:

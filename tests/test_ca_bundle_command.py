@@ -14,7 +14,7 @@ from pathlib import Path
 import certifi
 import pytest
 from conftest import ACCOUNT, KEY, WORKSPACE, doctor, workspace_item
-from tls_fixtures import InspectingProxy, Pki, World, make_pki, pem, public_bundle
+from tls_fixtures import InspectingProxy, Pki, World, pem
 
 from syntask_doctor.chain import fingerprint
 
@@ -23,18 +23,6 @@ WHOLE_RUN = ("--format", "json", "--skip", "dns.*,api.websocket")
 """Every check but two: dns.* asks this machine's DNS servers about the public names (every
 host here is reached through the proxy's map instead), and the loopback Cloud stand-in
 speaks no WebSocket (api.websocket has its own tests)."""
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def public(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = public_bundle(pki, tmp_path)
-    monkeypatch.setattr(certifi, "where", lambda: str(path))
-    return path
 
 
 @pytest.fixture

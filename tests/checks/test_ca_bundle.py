@@ -11,7 +11,7 @@ from pathlib import Path
 import certifi
 import pytest
 import trustme
-from conftest import doctor, run_checks
+from conftest import doctor, everything, run_checks
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,11 +24,6 @@ INSECURE = "SYNTASK_API_TLS_INSECURE_SKIP_VERIFY"
 
 def ca_check() -> Result:
     return run_checks("tls.ca_bundle")["tls.ca_bundle"]
-
-
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join([outcome.summary, *outcome.details, outcome.remedy or ""])
 
 
 def expired_root_pem() -> bytes:

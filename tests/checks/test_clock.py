@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_checks
+from conftest import everything, run_checks
 from proxy_server import LoopbackProxy
 from test_probe import closed_port, raw_server, read_head
 from tls_fixtures import (
@@ -22,28 +22,11 @@ from tls_fixtures import (
     Pki,
     World,
     cloud,
-    make_pki,
     now,
     through,
-    use_public_view,
 )
 
 from syntask_doctor.model import Result, Status
-
-
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join([outcome.summary, *outcome.details, outcome.remedy or ""])
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def public(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return use_public_view(pki, tmp_path, monkeypatch)
 
 
 @contextmanager

@@ -6,27 +6,19 @@ the context's ``nameservers``, and its system resolver is ``dns_server.system_re
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import FakeCloud
+from conftest import FakeCloud, everything_with_data
 from dns_server import Entry, LocalDns, run_with_dns
 from proxy_server import LoopbackProxy
 
 from syntask_doctor.hosts import ALLOW_LIST
-from syntask_doctor.model import Result, Status
+from syntask_doctor.model import Status
 
 PUBLIC = {name: Entry(a=("192.0.2.1",)) for name, _, _ in ALLOW_LIST}
 CORP_API = "https://api.corp.test/api"
-
-
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join(
-        [outcome.summary, *outcome.details, outcome.remedy or "", json.dumps(outcome.data)]
-    )
 
 
 @pytest.fixture
@@ -50,7 +42,7 @@ def local_dns(zone: dict[str, Entry]) -> Iterator[LocalDns]:
 
 def test_healthy_answers_with_ttls_and_the_cname_chain(local_dns: LocalDns) -> None:
     result = run_with_dns("dns.resolve", dns_server=local_dns)["dns.resolve"]
-    assert result.status is Status.PASS, everything(result)
+    assert result.status is Status.PASS, everything_with_data(result)
     assert f"DNS servers: {local_dns.server} (given to the doctor)" in result.outcome.details
     line = next(x for x in result.outcome.details if x.startswith("api.syntask.cloud "))
     assert "A 192.0.2.10 (TTL 60 s)" in line
@@ -115,7 +107,7 @@ def test_c24_no_local_dns_but_the_proxy_reaches_everything(
         monkeypatch.setenv("HTTP_PROXY", corp.url)
         results = run_with_dns("dns.resolve", "host.api.syntask.cloud", dns_server=server)
     host = results["host.api.syntask.cloud"]
-    assert host.status is Status.PASS, everything(host)
+    assert host.status is Status.PASS, everything_with_data(host)
     assert host.outcome.data["layers"][0]["detail"] == "127.0.0.1"  # only the proxy resolved
     check = results["dns.resolve"]
     assert check.status is Status.WARN

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import run_checks
+from conftest import everything, run_checks
 from proxy_server import LoopbackProxy
 from test_probe import raw_server, read_head
 from tls_fixtures import (
@@ -26,10 +26,8 @@ from tls_fixtures import (
     Pki,
     World,
     cloud,
-    make_pki,
     pem,
     through,
-    use_public_view,
 )
 
 from syntask_doctor.model import Result, Status
@@ -37,21 +35,6 @@ from syntask_doctor.model import Result, Status
 needs_h2 = pytest.mark.skipif(
     importlib.util.find_spec("h2") is None, reason="h2 is not installed (pip install -e '.[test]')"
 )
-
-
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join([outcome.summary, *outcome.details, outcome.remedy or ""])
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def public(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return use_public_view(pki, tmp_path, monkeypatch)
 
 
 def http11(conn: socket.socket) -> None:

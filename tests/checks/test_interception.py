@@ -14,9 +14,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import certifi
 import pytest
-from conftest import ACCOUNT, KEY, WORKSPACE, run_checks, workspace_item
+from conftest import ACCOUNT, KEY, WORKSPACE, everything, run_checks, workspace_item
 from local_servers import black_hole, closed_port
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
@@ -30,7 +29,6 @@ from tls_fixtures import (
     make_pki,
     now,
     pem,
-    public_bundle,
     self_signed_leaf,
     site,
 )
@@ -42,26 +40,8 @@ from syntask_doctor.model import Result, Status
 CLOUD_WORKSPACE = f"https://api.syntask.cloud/api/accounts/{ACCOUNT}/workspaces/{WORKSPACE}"
 
 
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join([outcome.summary, *outcome.details, outcome.remedy or ""])
-
-
 def kinds(result: Result) -> dict[str, str]:
     return {h["host"]: h["kind"] for h in result.outcome.data["hosts"]}
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def public(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The seam: certifi's bundle plus the public-like test root counts as the public roots."""
-    path = public_bundle(pki, tmp_path)
-    monkeypatch.setattr(certifi, "where", lambda: str(path))
-    return path
 
 
 def serve_cloud(world: World) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_checks
+from conftest import everything, run_checks
 from proxy_server import LoopbackProxy
 from pytest_httpserver import HTTPServer
 from tls_fixtures import (
@@ -19,30 +19,13 @@ from tls_fixtures import (
     Pki,
     Responder,
     cloud,
-    make_pki,
     pem,
     through,
-    use_public_view,
 )
 
 from syntask_doctor.model import Result, Status
 
 RESPONDER = "http://ocsp.doctor-test.invalid/r1"
-
-
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join([outcome.summary, *outcome.details, outcome.remedy or ""])
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return make_pki()
-
-
-@pytest.fixture
-def public(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return use_public_view(pki, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import ssl
 
 import certifi
 import httpx
 import pytest
-from conftest import doctor, run_checks
+from conftest import doctor, everything_with_data, run_checks
 
 from syntask_doctor.hosts import ALLOW_LIST
 from syntask_doctor.model import Result, Status
@@ -23,13 +22,6 @@ CONTEXT = ssl.create_default_context(cafile=certifi.where())
 
 def proxy_check() -> Result:
     return run_checks("proxy.env")["proxy.env"]
-
-
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join(
-        [outcome.summary, *outcome.details, outcome.remedy or "", json.dumps(outcome.data)]
-    )
 
 
 def httpx_proxy_for(url: str) -> str | None:
@@ -62,7 +54,7 @@ def test_healthy_corporate_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", CORP)
     monkeypatch.setenv("HTTP_PROXY", CORP)
     result = proxy_check()
-    assert result.status is Status.PASS, everything(result)
+    assert result.status is Status.PASS, everything_with_data(result)
     assert result.outcome.summary == f"Routes through proxy {CORP}"
     assert "HTTPS_PROXY='http://proxy.corp.example:8080': used" in result.outcome.details
     assert_routes_equal_httpx(result)
@@ -87,7 +79,7 @@ def test_c10_star_dot_no_proxy_entry(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("NO_PROXY", ".internal.example")
     fixed = proxy_check()
-    assert fixed.status is Status.PASS, everything(fixed)
+    assert fixed.status is Status.PASS, everything_with_data(fixed)
     routes = {r["host"]: r for r in fixed.outcome.data["routes"]}
     assert routes["syntask.internal.example"]["route"] == "direct"
     assert_routes_equal_httpx(fixed)
@@ -200,8 +192,8 @@ def test_proxy_password_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://alice:S3cretPw@proxy.corp.example:8080")
     monkeypatch.setenv("http_proxy", "alice:S3cretPw@proxy.corp.example:8080")
     result = proxy_check()
-    assert "S3cretPw" not in everything(result)
-    assert "alice:****@proxy.corp.example:8080" in everything(result)
+    assert "S3cretPw" not in everything_with_data(result)
+    assert "alice:****@proxy.corp.example:8080" in everything_with_data(result)
     run = doctor("--offline", "--format", "json")
     assert "S3cretPw" not in run.stdout + run.stderr
 
@@ -221,7 +213,7 @@ def test_unusable_proxy_url_fails_with_password_masked(
     monkeypatch.setenv("HTTPS_PROXY", value)
     result = proxy_check()
     assert result.status is Status.FAIL
-    text = everything(result)
+    text = everything_with_data(result)
     for piece in ("S3cretPw", "cretPw", "'S3'"):
         assert piece not in text
     assert "HTTPS_PROXY=" in result.outcome.summary
@@ -325,7 +317,7 @@ def test_route_table_lists_every_host_with_httpx_route_and_what_decided(
             assert "proxy http://alice:****@proxy.corp.example:8080  HTTPS_PROXY" in line
     assert rows["github.com"].endswith("NO_PROXY entry 'github.com'")
     assert rows["ocsp.pki.goog"].endswith("no proxy variable applies")
-    assert "S3cretPw" not in everything(result)
+    assert "S3cretPw" not in everything_with_data(result)
 
 
 def test_unparsable_proxy_without_credentials_gets_url_advice_not_encoding_advice(

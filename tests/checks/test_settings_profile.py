@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import KEY, doctor, run_checks
+from conftest import KEY, doctor, everything, run_checks
 
 from syntask_doctor.model import Result, Status
 
@@ -21,11 +21,6 @@ def profiles_file(text: str) -> Path:
 
 def profile_check() -> Result:
     return run_checks("settings.profile")["settings.profile"]
-
-
-def everything(result: Result) -> str:
-    outcome = result.outcome
-    return "\n".join([outcome.summary, *outcome.details, outcome.remedy or ""])
 
 
 def test_healthy_profile_passes_and_names_its_file(clean_env: Path) -> None:
