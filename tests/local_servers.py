@@ -8,7 +8,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
@@ -72,24 +72,32 @@ def read_head(conn: socket.socket) -> bytes:
 
 
 @contextmanager
-def black_hole() -> Iterator[int]:
+def black_hole(address: str = "127.0.0.1", port: int = 0) -> Iterator[int]:
     """A loopback port that drops connection attempts: a listener whose queue is full.
 
     Linux drops a SYN when the listener's accept queue is full (``listen(0)``, never
     accepted), so a new connection gets no answer at all, as with a firewall that drops
     packets. This is the TCP layer timing out for real, with no traffic off this machine.
+    ``address`` may be ``::1``; ``port`` picks the port (to sit beside another server).
     """
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    listener = socket.socket(family)
+    if family == socket.AF_INET6:
+        listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        listener.bind((address, port))
+    except OSError as exc:
+        listener.close()
+        pytest.skip(f"cannot listen on {address} here: {exc}")
     listener.listen(0)
     port = listener.getsockname()[1]
     held: list[socket.socket] = []
     try:
         for _ in range(32):
-            attempt = socket.socket()
+            attempt = socket.socket(family)
             attempt.settimeout(0.3)
             try:
-                attempt.connect(("127.0.0.1", port))
+                attempt.connect((address, port))
             except TimeoutError:
                 attempt.close()
                 break
@@ -101,6 +109,11 @@ def black_hole() -> Iterator[int]:
         for sock in held:
             sock.close()
         listener.close()
+
+
+def black_hole_v6(port: int = 0) -> AbstractContextManager[int]:
+    """``black_hole`` on ``::1``."""
+    return black_hole("::1", port)
 
 
 def closed_port() -> int:
@@ -109,38 +122,6 @@ def closed_port() -> int:
     port: int = sock.getsockname()[1]
     sock.close()
     return port
-
-
-@contextmanager
-def black_hole_v6(port: int = 0) -> Iterator[int]:
-    """``black_hole`` on ``::1``, on a given port if asked (to sit beside an IPv4 server)."""
-    listener = socket.socket(socket.AF_INET6)
-    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    try:
-        listener.bind(("::1", port))
-    except OSError as exc:
-        listener.close()
-        pytest.skip(f"no IPv6 loopback here: {exc}")
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    held: list[socket.socket] = []
-    try:
-        for _ in range(32):
-            attempt = socket.socket(socket.AF_INET6)
-            attempt.settimeout(0.3)
-            try:
-                attempt.connect(("::1", port))
-            except TimeoutError:
-                attempt.close()
-                break
-            held.append(attempt)
-        else:
-            pytest.skip("this kernel accepts every connection even with a full queue")
-        yield port
-    finally:
-        for sock in held:
-            sock.close()
-        listener.close()
 
 
 def syntask_api(conn: socket.socket, stop: threading.Event) -> None:
