@@ -26,6 +26,17 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+# Options the run and the subcommands share, defined once.
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=5.0,
+    show_default=True,
+    help="Seconds allowed for each network step.",
+)
+profile_option = click.option(
+    "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."
+)
 LOGIN_METHODS = ("sso", "google", "microsoft", "github", "email-link")
 
 
@@ -65,13 +76,7 @@ LOGIN_METHODS = ("sso", "google", "microsoft", "github", "email-link")
     is_flag=True,
     help="Make no network connection: settings, URL, key, proxy and CA checks only.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1, max=600),
-    default=5.0,
-    show_default=True,
-    help="Seconds allowed for each network step.",
-)
+@timeout_option
 @click.option(
     "--deadline",
     type=click.FloatRange(min=0.5, max=3600),
@@ -89,9 +94,7 @@ LOGIN_METHODS = ("sso", "google", "microsoft", "github", "email-link")
     is_flag=True,
     help="Replace internal host names, IP addresses, user and account names with placeholders.",
 )
-@click.option(
-    "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."
-)
+@profile_option
 @click.option("--email", metavar="ADDRESS", help="Support report: the address you log in with.")
 @click.option("--account", metavar="NAME", help="Support report: your Syntask Cloud account name.")
 @click.option("--organisation", metavar="NAME", help="Support report: your organisation, if any.")
@@ -182,16 +185,8 @@ def diff_command(old: Path, new: Path) -> None:
 @main.command("ca-bundle")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--os-roots", is_flag=True, help="Also add the roots of this machine's OS store.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1, max=600),
-    default=5.0,
-    show_default=True,
-    help="Seconds allowed for each network step.",
-)
-@click.option(
-    "--profile", metavar="NAME", help="Use this Syntask profile instead of the active one."
-)
+@timeout_option
+@profile_option
 def ca_bundle_command(out: Path, os_roots: bool, timeout: float, profile: str | None) -> None:
     """Write certifi's roots plus the CA the API host's live chain needs to OUT.
 
