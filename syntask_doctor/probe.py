@@ -25,7 +25,7 @@ import httpx
 from syntask_doctor.explain import cause, dns_error, proxy_refusal
 from syntask_doctor.routes import Route
 from syntask_doctor.secrets import mask_urls_in
-from syntask_doctor.trace import LAYERS, Layer, Recorder
+from syntask_doctor.trace import LAYERS, Layer, Layered, Recorder
 
 __all__ = [
     "BODY_LIMIT",
@@ -61,7 +61,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Probe:
+class Probe(Layered):
     """Everything learnt from one request."""
 
     url: str
@@ -75,14 +75,6 @@ class Probe:
     addresses: tuple[str, ...] = field(default=())
     cause: str | None = None
     """A short tag for the failure (see ``explain.cause``), ``None`` when it worked."""
-
-    @property
-    def failed_layer(self) -> str | None:
-        return next((layer.name for layer in self.layers if not layer.ok), None)
-
-    @property
-    def seconds(self) -> float:
-        return sum(layer.seconds for layer in self.layers)
 
 
 def limits(step_timeout: float, remaining: float) -> tuple[float, float]:

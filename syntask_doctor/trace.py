@@ -35,6 +35,20 @@ class Layer:
     """The addresses found (``dns``) or, for a failed layer, what went wrong."""
 
 
+class Layered:
+    """What any walk through the layers reports: the first that failed, and the time taken."""
+
+    layers: tuple[Layer, ...]
+
+    @property
+    def failed_layer(self) -> str | None:
+        return next((layer.name for layer in self.layers if not layer.ok), None)
+
+    @property
+    def seconds(self) -> float:
+        return sum(layer.seconds for layer in self.layers)
+
+
 class Recorder:
     """Collects httpcore trace events into layers, and holds the sockets for the watchdog."""
 

@@ -23,6 +23,7 @@ import httpx
 from syntask_doctor.explain import cause, describe, dns_error, proxy_refusal
 from syntask_doctor.probe import Layer, Resolver, ResolveTimeoutError, resolve
 from syntask_doctor.secrets import mask_url, mask_urls_in
+from syntask_doctor.trace import Layered
 
 HEAD_LIMIT = 64 * 1024
 """Bytes of a proxy's answer head the doctor reads at most."""
@@ -31,7 +32,7 @@ _TOKEN = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s+|$)")
 
 
 @dataclass(frozen=True)
-class Tunnel:
+class Tunnel(Layered):
     """What a proxy did with one CONNECT (or forwarded) request."""
 
     proxy: str
@@ -49,14 +50,6 @@ class Tunnel:
     cause: str | None = None
     """``None`` when the tunnel opened; else a tag as ``explain.cause`` gives, or ``url``."""
     error: str | None = None
-
-    @property
-    def failed_layer(self) -> str | None:
-        return next((layer.name for layer in self.layers if not layer.ok), None)
-
-    @property
-    def seconds(self) -> float:
-        return sum(layer.seconds for layer in self.layers)
 
 
 def proxy_ssl_context() -> ssl.SSLContext:
